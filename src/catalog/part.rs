@@ -1,0 +1,215 @@
+//! Rig parts: platforms (boards, servers), CPUs, RAM, storage, PSUs, cases, coolers, network,
+//! plus the electrical and rental facts the planner prices against.
+use super::price::Price;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Adds the provenance fields every part carries (serde's `flatten` cannot be combined with
+/// `deny_unknown_fields`, so each struct spells them out through this macro).
+macro_rules! entry {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Lowercase kebab id.
+            pub id: String,
+            /// Product name.
+            pub name: String,
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// Sourced, dated prices.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub prices: Vec<Price>,
+            /// Main source (URL) for the entry's figures.
+            pub source: String,
+            /// Per-field sources where they differ from `source` (field name -> URL).
+            #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+            pub sources: BTreeMap<String, String>,
+            /// Caveats and uncertainties a user should see.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub notes: Option<String>,
+        }
+    };
+}
+
+/// What kind of platform hosts the GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlatformKind {
+    /// A desktop/workstation motherboard; case, PSU and cooling are bought separately.
+    WorkstationBoard,
+    /// A rack server for PCIe GPUs with its own chassis, PSUs and fans.
+    PcieServer,
+    /// An HGX/DGX-class system with an SXM (or OAM) baseboard.
+    BaseboardServer,
+}
+
+entry! {
+    /// A motherboard or complete server that GPUs plug into.
+    pub struct Platform {
+        pub kind: PlatformKind,
+        /// CPU socket, e.g. `sTRX4`; servers name theirs too.
+        pub socket: String,
+        /// Board or chassis form factor, e.g. `e-atx`, `4u`.
+        pub form_factor: String,
+        /// Physical x16 slots (PCIe platforms).
+        #[serde(default)]
+        pub x16_slots: u32,
+        /// Slots of space from one x16 slot to the next where GPUs sit: 2 holds dual-slot cards
+        /// side by side, 3 holds triple-slot cards.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub gpu_slot_spacing: Option<u32>,
+        /// Most GPUs the vendor or reviewers say the platform holds.
+        pub max_gpus: u32,
+        /// PCIe lanes from the CPU(s).
+        pub cpu_pcie_lanes: u32,
+        /// PCIe generation of the GPU slots.
+        pub pcie_gen: u8,
+        pub ram_channels: u32,
+        pub ram_max_gib: u32,
+        /// For baseboard servers: the GPU ids its baseboard carries.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub gpus: Vec<String>,
+        /// Whether the price includes the GPUs (DGX systems).
+        #[serde(default)]
+        pub price_includes_gpus: bool,
+        /// Whether the system ships with CPUs, RAM, storage, PSUs, chassis and fans.
+        #[serde(default)]
+        pub complete_system: bool,
+        /// Power supplies built in (servers), total watts of the redundant-free set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub psu_w: Option<f64>,
+        /// Maximum system power draw in watts (servers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max_power_w: Option<f64>,
+    }
+}
+
+entry! {
+    /// A CPU.
+    pub struct Cpu {
+        pub socket: String,
+        pub cores: u32,
+        pub threads: u32,
+        pub tdp_w: f64,
+        pub pcie_lanes: u32,
+        pub pcie_gen: u8,
+        pub ram_channels: u32,
+    }
+}
+
+entry! {
+    /// A RAM kit.
+    pub struct Ram {
+        /// `ddr4`, `ddr5`, `ddr4-rdimm`, `ddr5-rdimm`.
+        pub kind: String,
+        /// Total capacity of the kit.
+        pub capacity_gib: u32,
+        pub modules: u32,
+        pub speed_mt_per_s: u32,
+    }
+}
+
+entry! {
+    /// An NVMe SSD.
+    pub struct Storage {
+        /// Capacity in GB (10^9 bytes), as labelled.
+        pub capacity_gb: f64,
+        /// Sequential read in GB/s.
+        pub read_gb_per_s: f64,
+        pub write_gb_per_s: f64,
+        /// e.g. `pcie4-x4`.
+        pub interface: String,
+    }
+}
+
+entry! {
+    /// A power supply.
+    pub struct Psu {
+        /// Rated continuous DC output.
+        pub watts: f64,
+        /// 80 PLUS level: `gold`, `platinum`, `titanium`.
+        pub efficiency_level: String,
+        /// Efficiency at 50 % load (115 V internal), 0..1.
+        pub efficiency_at_half_load: f64,
+        /// PCIe 8-pin (6+2) connectors.
+        pub pcie_8pin: u32,
+        /// 12VHPWR / 12V-2x6 connectors.
+        pub connectors_12v_2x6: u32,
+        /// ATX 3.x certified at its full rating.
+        #[serde(default)]
+        pub atx3: bool,
+    }
+}
+
+entry! {
+    /// A PC case.
+    pub struct Case {
+        /// Board form factors it takes, e.g. `["atx", "e-atx"]`.
+        pub board_form_factors: Vec<String>,
+        pub expansion_slots: u32,
+        pub max_gpu_length_mm: f64,
+    }
+}
+
+entry! {
+    /// A CPU cooler.
+    pub struct Cooler {
+        /// `air`, `aio`, `custom-loop`.
+        pub kind: String,
+        /// Sockets it mounts on.
+        pub sockets: Vec<String>,
+        /// Heat it is rated to remove, where the vendor says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub rated_w: Option<f64>,
+    }
+}
+
+entry! {
+    /// A network adapter for multi-node training.
+    pub struct Network {
+        /// `infiniband` or `ethernet`.
+        pub kind: String,
+        /// Line rate per port in Gbit/s.
+        pub gbit_per_s: f64,
+        pub ports: u32,
+    }
+}
+
+entry! {
+    /// An electrical branch circuit.
+    pub struct Circuit {
+        pub region: String,
+        pub volts: f64,
+        pub amps: f64,
+        /// Continuous load it may carry (80 % rule where it applies), watts.
+        pub continuous_w: f64,
+    }
+}
+
+entry! {
+    /// An electricity tariff.
+    pub struct Electricity {
+        pub region: String,
+        pub usd_per_kwh: f64,
+        /// Period the tariff describes, `YYYY-MM` or `YYYY`.
+        pub date: String,
+        /// The planner's default tariff.
+        #[serde(default)]
+        pub default: bool,
+    }
+}
+
+entry! {
+    /// A cloud rental price for one GPU-hour.
+    pub struct Cloud {
+        /// GPU id this price rents.
+        pub gpu: String,
+        pub provider: String,
+        /// `on-demand`, `spot` or `reserved`.
+        pub offer: String,
+        pub usd_per_gpu_hour: f64,
+        /// When the price was seen, `YYYY-MM-DD` or `YYYY-MM`.
+        pub date: String,
+    }
+}

@@ -1,0 +1,65 @@
+//! Prices and provenance shared by every catalog entry.
+use serde::{Deserialize, Serialize};
+
+/// What kind of price a figure is; planners prefer new prices over used ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PriceKind {
+    /// The vendor's list price at launch.
+    LaunchMsrp,
+    /// A price seen for a new unit at a retailer or in a sales report.
+    StreetNew,
+    /// A second-hand price.
+    Used,
+    /// An analyst or journalist estimate rather than an observed sale.
+    Estimate,
+}
+
+/// One sourced, dated price in US dollars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Price in US dollars for one unit (one GPU, one kit, one server).
+    pub usd: f64,
+    /// What kind of price this is.
+    pub kind: PriceKind,
+    /// When the price was seen or set: `YYYY-MM-DD` or `YYYY-MM`.
+    pub date: String,
+    /// Where the price comes from (URL).
+    pub source: String,
+    /// Caveats, e.g. "range 25,000–30,000; midpoint".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Picks the price a buyer of new hardware would pay: the newest new price, else the newest used one.
+pub fn preferred(prices: &[Price]) -> Option<&Price> {
+    let rank = |p: &Price| match p.kind {
+        PriceKind::StreetNew | PriceKind::LaunchMsrp | PriceKind::Estimate => 1,
+        PriceKind::Used => 0,
+    };
+    prices
+        .iter()
+        .max_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.date.cmp(&b.date)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(usd: f64, kind: PriceKind, date: &str) -> Price {
+        Price { usd, kind, date: date.into(), source: "https://example.com".into(), note: None }
+    }
+
+    #[test]
+    fn preferred_takes_newest_new_price_over_used() {
+        let prices = [
+            price(1499.0, PriceKind::LaunchMsrp, "2020-09"),
+            price(700.0, PriceKind::Used, "2026-05"),
+            price(1299.0, PriceKind::StreetNew, "2022-01"),
+        ];
+        assert_eq!(preferred(&prices).unwrap().usd, 1299.0);
+        assert!(preferred(&[]).is_none());
+        assert_eq!(preferred(&prices[1..2]).unwrap().usd, 700.0);
+    }
+}

@@ -1,0 +1,189 @@
+//! Checks that parsing cannot: id shape, unique aliases, sane ranges, dated and sourced prices,
+//! per-field sources that name real fields, and cross-references between kinds.
+use super::{Catalog, CatalogError, Entry, FormFactor, Table};
+use std::collections::BTreeMap;
+
+struct Checker<'a, T: Entry> {
+    table: &'a Table<T>,
+    entry: &'a T,
+}
+
+impl<T: Entry> Checker<'_, T> {
+    fn fail(&self, field: &str, message: impl Into<String>) -> CatalogError {
+        CatalogError::Invalid {
+            file: self.table.origin(self.entry.id()).unwrap_or("?").to_owned(),
+            kind: T::KIND,
+            id: self.entry.id().to_owned(),
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn ensure(&self, ok: bool, field: &str, message: &str) -> Result<(), CatalogError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.fail(field, message))
+        }
+    }
+
+    fn range(&self, field: &str, value: f64, lo: f64, hi: f64) -> Result<(), CatalogError> {
+        self.ensure(
+            value.is_finite() && value >= lo && value <= hi,
+            field,
+            &format!("{value} is outside the sane range {lo}..={hi}"),
+        )
+    }
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with plausible numbers.
+pub(crate) fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, len: usize, lo: u32, hi: u32| {
+        p.len() == len && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v))
+    };
+    match parts.as_slice() {
+        [y] => num(y, 4, 1990, 2100),
+        [y, m] => num(y, 4, 1990, 2100) && num(m, 2, 1, 12),
+        [y, m, d] => num(y, 4, 1990, 2100) && num(m, 2, 1, 12) && num(d, 2, 1, 31),
+        _ => false,
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://")) && s.len() > 10 && !s.contains(' ')
+}
+
+/// Checks shared by every kind.
+fn common<T: Entry>(table: &Table<T>, aliases: &mut BTreeMap<String, String>) -> Result<(), CatalogError> {
+    for entry in table.iter() {
+        let c = Checker { table, entry };
+        c.ensure(is_kebab(entry.id()), "id", "ids are lowercase kebab-case (a-z, 0-9, '-', '.')")?;
+        c.ensure(!entry.name().trim().is_empty(), "name", "must not be empty")?;
+        c.ensure(is_url(entry.source()), "source", "must be an http(s) URL")?;
+        let fields = serde_json::to_value(entry).ok();
+        for (field, url) in entry.sources() {
+            let known = fields.as_ref().and_then(|v| v.get(field.split('.').next().unwrap_or(""))).is_some();
+            c.ensure(known, &format!("sources.{field}"), "names no field of this entry")?;
+            c.ensure(is_url(url), &format!("sources.{field}"), "must be an http(s) URL")?;
+        }
+        for (i, p) in entry.prices().iter().enumerate() {
+            let f = |name: &str| format!("prices[{i}].{name}");
+            c.range(&f("usd"), p.usd, 1.0, 10_000_000.0)?;
+            c.ensure(is_date(&p.date), &f("date"), "must be YYYY-MM-DD or YYYY-MM")?;
+            c.ensure(p.date.len() >= 7, &f("date"), "a price needs at least a month")?;
+            c.ensure(is_url(&p.source), &f("source"), "must be an http(s) URL")?;
+        }
+        for name in std::iter::once(entry.id()).chain(entry.aliases().iter().map(String::as_str)) {
+            let key = format!("{}:{}", T::KIND, name.to_ascii_lowercase());
+            if let Some(other) = aliases.insert(key, entry.id().to_owned()) {
+                if other != entry.id() {
+                    return Err(c.fail("aliases", format!("'{name}' already names '{other}'")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
+    let mut names = BTreeMap::new();
+    common(&cat.gpus, &mut names)?;
+    common(&cat.models, &mut names)?;
+    common(&cat.platforms, &mut names)?;
+    common(&cat.cpus, &mut names)?;
+    common(&cat.ram, &mut names)?;
+    common(&cat.storage, &mut names)?;
+    common(&cat.psus, &mut names)?;
+    common(&cat.cases, &mut names)?;
+    common(&cat.coolers, &mut names)?;
+    common(&cat.network, &mut names)?;
+    common(&cat.circuits, &mut names)?;
+    common(&cat.electricity, &mut names)?;
+    common(&cat.cloud, &mut names)?;
+
+    for g in cat.gpus.iter() {
+        let c = Checker { table: &cat.gpus, entry: g };
+        c.range("memory_gib", g.memory_gib, 1.0, 1024.0)?;
+        c.range("memory_bandwidth_gb_per_s", g.memory_bandwidth_gb_per_s, 50.0, 20_000.0)?;
+        c.range("tdp_w", g.tdp_w, 10.0, 2_000.0)?;
+        c.range("pcie_gen", g.pcie_gen.into(), 1.0, 6.0)?;
+        c.ensure([1, 2, 4, 8, 16].contains(&g.pcie_lanes), "pcie_lanes", "must be 1, 2, 4, 8 or 16")?;
+        if g.form_factor == FormFactor::Pcie {
+            c.ensure(g.slot_width.is_some_and(|w| (1..=5).contains(&w)), "slot_width", "PCIe cards need a slot width of 1..=5")?;
+        }
+        for dtype in super::ComputeDtype::ALL {
+            if let Some(v) = g.dense_tflops.get(dtype) {
+                c.range(&format!("dense_tflops.{}", dtype.name()), v, 0.1, 50_000.0)?;
+            }
+        }
+        c.ensure(
+            g.dense_tflops.fp16.is_some() || g.dense_tflops.bf16.is_some(),
+            "dense_tflops",
+            "needs at least an fp16 or bf16 peak",
+        )?;
+    }
+    for m in cat.models.iter() {
+        let c = Checker { table: &cat.models, entry: m };
+        for (field, v) in [
+            ("hidden_size", m.hidden_size),
+            ("num_hidden_layers", m.num_hidden_layers),
+            ("num_attention_heads", m.num_attention_heads),
+            ("num_key_value_heads", m.num_key_value_heads),
+            ("intermediate_size", m.intermediate_size),
+            ("vocab_size", m.vocab_size),
+            ("max_position_embeddings", m.max_position_embeddings),
+        ] {
+            c.range(field, v as f64, 1.0, 1e7)?;
+        }
+        c.ensure(
+            m.num_attention_heads % m.num_key_value_heads == 0,
+            "num_key_value_heads",
+            "must divide num_attention_heads",
+        )?;
+        if let (Some(e), Some(k)) = (m.num_local_experts, m.num_experts_per_tok) {
+            c.ensure(k >= 1 && k <= e, "num_experts_per_tok", "must be between 1 and num_local_experts")?;
+        }
+        c.range("params_published", m.params_published as f64, 1e6, 1e13)?;
+    }
+    for p in cat.platforms.iter() {
+        let c = Checker { table: &cat.platforms, entry: p };
+        c.range("max_gpus", p.max_gpus.into(), 1.0, 16.0)?;
+        for gpu in &p.gpus {
+            c.ensure(cat.gpus.get(gpu).is_some(), "gpus", &format!("no gpu '{gpu}' in the catalog"))?;
+        }
+    }
+    for p in cat.psus.iter() {
+        let c = Checker { table: &cat.psus, entry: p };
+        c.range("watts", p.watts, 100.0, 5_000.0)?;
+        c.range("efficiency_at_half_load", p.efficiency_at_half_load, 0.7, 1.0)?;
+    }
+    for e in cat.electricity.iter() {
+        let c = Checker { table: &cat.electricity, entry: e };
+        c.range("usd_per_kwh", e.usd_per_kwh, 0.01, 2.0)?;
+        c.ensure(is_date(&e.date), "date", "must be YYYY, YYYY-MM or YYYY-MM-DD")?;
+    }
+    for r in cat.cloud.iter() {
+        let c = Checker { table: &cat.cloud, entry: r };
+        c.ensure(cat.gpus.get(&r.gpu).is_some(), "gpu", &format!("no gpu '{}' in the catalog", r.gpu))?;
+        c.range("usd_per_gpu_hour", r.usd_per_gpu_hour, 0.01, 200.0)?;
+        c.ensure(is_date(&r.date) && r.date.len() >= 7, "date", "must be YYYY-MM-DD or YYYY-MM")?;
+    }
+    for r in cat.circuits.iter() {
+        let c = Checker { table: &cat.circuits, entry: r };
+        c.ensure(r.continuous_w <= r.volts * r.amps, "continuous_w", "exceeds volts × amps")?;
+    }
+    let defaults = cat.electricity.iter().filter(|e| e.default).count();
+    if defaults > 1 {
+        let e = cat.electricity.iter().find(|e| e.default).expect("counted above");
+        return Err(Checker { table: &cat.electricity, entry: e }.fail("default", "only one tariff may be the default"));
+    }
+    Ok(())
+}
