@@ -1,0 +1,183 @@
+//! `llmrig models`, `gpus`, `parts` and `catalog validate`.
+use super::{Context, ExitStatus};
+use crate::catalog::{preferred_price, Catalog, Entry, Table};
+use crate::cli::{CatalogCommand, ListArgs, ShowCommand};
+use crate::report::table::{fmt_int, fmt_num, new_table};
+use anyhow::Context as _;
+
+pub fn models(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
+    let cat = ctx.catalog()?;
+    if let Some(ShowCommand::Show { id }) = args.show {
+        let m = cat.models.resolve(&id)?;
+        let counts = m.param_counts();
+        let value = serde_json::json!({ "model": m, "computed_params": counts, "origin": cat.models.origin(&m.id) });
+        return show(ctx, &value);
+    }
+    if ctx.json {
+        ctx.printer.json(&cat.models.iter().collect::<Vec<_>>())?;
+        return Ok(ExitStatus::Success);
+    }
+    let mut t = new_table(&["id", "name", "params", "active", "layers", "hidden", "heads/kv", "context", "license"]);
+    for m in cat.models.iter() {
+        let c = m.param_counts();
+        t.add_row(vec![
+            m.id.clone(),
+            m.name.clone(),
+            format!("{:.2} B", c.total as f64 / 1e9),
+            if m.is_moe() { format!("{:.2} B", c.active as f64 / 1e9) } else { "-".into() },
+            m.num_hidden_layers.to_string(),
+            m.hidden_size.to_string(),
+            format!("{}/{}", m.num_attention_heads, m.num_key_value_heads),
+            fmt_int(m.max_position_embeddings as f64),
+            m.license.clone(),
+        ]);
+    }
+    ctx.printer.out(&t.to_string());
+    Ok(ExitStatus::Success)
+}
+
+pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
+    let cat = ctx.catalog()?;
+    if let Some(ShowCommand::Show { id }) = args.show {
+        let g = cat.gpus.resolve(&id)?;
+        let value = serde_json::json!({ "gpu": g, "memory_bytes": g.memory_bytes(), "origin": cat.gpus.origin(&g.id) });
+        return show(ctx, &value);
+    }
+    if ctx.json {
+        ctx.printer.json(&cat.gpus.iter().collect::<Vec<_>>())?;
+        return Ok(ExitStatus::Success);
+    }
+    let mut t = new_table(&["id", "memory", "GB/s", "bf16 TF", "fp16 TF", "fp8 TF", "TDP W", "form", "price", "price date"]);
+    for g in cat.gpus.iter() {
+        let opt = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".into());
+        let price = preferred_price(&g.prices);
+        t.add_row(vec![
+            g.id.clone(),
+            format!("{} GiB {}", fmt_num(g.memory_gib), g.memory_type),
+            fmt_int(g.memory_bandwidth_gb_per_s),
+            opt(g.dense_tflops.bf16),
+            opt(g.dense_tflops.fp16),
+            opt(g.dense_tflops.fp8),
+            fmt_int(g.tdp_w),
+            format!("{:?}", g.form_factor).to_lowercase(),
+            price.map(|p| format!("${}", fmt_int(p.usd))).unwrap_or_else(|| "unknown".into()),
+            price.map(|p| p.date.clone()).unwrap_or_default(),
+        ]);
+    }
+    ctx.printer.out(&t.to_string());
+    Ok(ExitStatus::Success)
+}
+
+/// A generic listing of one part kind: id, name, preferred price and its date.
+fn part_rows<T: Entry>(table: &Table<T>, kind: &str, rows: &mut Vec<Vec<String>>) {
+    for e in table.iter() {
+        let price = preferred_price(e.prices());
+        rows.push(vec![
+            kind.to_owned(),
+            e.id().to_owned(),
+            e.name().to_owned(),
+            price.map(|p| format!("${}", fmt_int(p.usd))).unwrap_or_else(|| "-".into()),
+            price.map(|p| p.date.clone()).unwrap_or_default(),
+        ]);
+    }
+}
+
+/// Every part kind as (kind, JSON list, table rows), so listing and lookup share one walk.
+fn part_kinds(cat: &Catalog) -> Vec<(&'static str, serde_json::Value, Vec<Vec<String>>)> {
+    fn one<T: Entry>(table: &Table<T>) -> (&'static str, serde_json::Value, Vec<Vec<String>>) {
+        let mut rows = Vec::new();
+        part_rows(table, T::KIND, &mut rows);
+        let json = serde_json::to_value(table.iter().collect::<Vec<_>>()).unwrap_or_default();
+        (T::KIND, json, rows)
+    }
+    vec![
+        one(&cat.platforms),
+        one(&cat.cpus),
+        one(&cat.ram),
+        one(&cat.storage),
+        one(&cat.psus),
+        one(&cat.cases),
+        one(&cat.coolers),
+        one(&cat.network),
+        one(&cat.circuits),
+        one(&cat.electricity),
+        one(&cat.cloud),
+    ]
+}
+
+pub fn parts(ctx: &Context, kind: Option<String>, show_cmd: Option<ShowCommand>) -> anyhow::Result<ExitStatus> {
+    let cat = ctx.catalog()?;
+    let kinds = part_kinds(&cat);
+    if let Some(ShowCommand::Show { id }) = show_cmd {
+        for (k, list, _) in &kinds {
+            if let Some(entry) = list.as_array().into_iter().flatten().find(|e| e["id"] == id.as_str()) {
+                return show(ctx, &serde_json::json!({ "kind": k, "part": entry }));
+            }
+        }
+        anyhow::bail!("no part '{id}' (list them with 'llmrig parts')");
+    }
+    let selected: Vec<_> = match &kind {
+        None => kinds.iter().collect(),
+        Some(k) => {
+            let found: Vec<_> = kinds.iter().filter(|(name, _, _)| name == k).collect();
+            if found.is_empty() {
+                let names: Vec<&str> = kinds.iter().map(|(n, _, _)| *n).collect();
+                anyhow::bail!("unknown part kind '{k}' (expected one of: {})", names.join(", "));
+            }
+            found
+        }
+    };
+    if ctx.json {
+        let map: serde_json::Map<String, serde_json::Value> =
+            selected.iter().map(|(k, list, _)| (k.to_string(), list.clone())).collect();
+        ctx.printer.json(&map)?;
+        return Ok(ExitStatus::Success);
+    }
+    let mut t = new_table(&["kind", "id", "name", "price", "price date"]);
+    for (_, _, rows) in selected {
+        for row in rows {
+            t.add_row(row.clone());
+        }
+    }
+    ctx.printer.out(&t.to_string());
+    Ok(ExitStatus::Success)
+}
+
+pub fn catalog(ctx: &Context, cmd: CatalogCommand) -> anyhow::Result<ExitStatus> {
+    let CatalogCommand::Validate { dir } = cmd;
+    let dir = dir.or_else(|| ctx.catalog_dir.clone());
+    let cat = Catalog::load(dir.as_deref())
+        .with_context(|| format!("catalog {}", dir.as_ref().map(|d| format!("'{}'", d.display())).unwrap_or_else(|| "embedded".into())))?;
+    let summary = serde_json::json!({
+        "valid": true,
+        "gpus": cat.gpus.len(), "models": cat.models.len(), "platforms": cat.platforms.len(),
+        "cpus": cat.cpus.len(), "ram": cat.ram.len(), "storage": cat.storage.len(), "psus": cat.psus.len(),
+        "cases": cat.cases.len(), "coolers": cat.coolers.len(), "network": cat.network.len(),
+        "circuits": cat.circuits.len(), "electricity": cat.electricity.len(), "cloud": cat.cloud.len(),
+    });
+    if ctx.json {
+        ctx.printer.json(&summary)?;
+    } else {
+        ctx.printer.out(&format!(
+            "catalog is valid: {} gpus, {} models, {} parts",
+            cat.gpus.len(),
+            cat.models.len(),
+            kinds_total(&cat)
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn kinds_total(cat: &Catalog) -> usize {
+    part_kinds(cat).iter().map(|(_, _, rows)| rows.len()).sum()
+}
+
+/// Shows one entry: JSON with `--json`, else TOML-like key = value lines.
+fn show(ctx: &Context, value: &serde_json::Value) -> anyhow::Result<ExitStatus> {
+    if ctx.json {
+        ctx.printer.json(value)?;
+    } else {
+        ctx.printer.out(&toml::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    }
+    Ok(ExitStatus::Success)
+}

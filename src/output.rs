@@ -1,0 +1,46 @@
+//! The one place that writes to stdout and stderr. Everything else returns strings or data.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+/// How much the user wants to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    /// Suppress progress and notes (`--quiet`).
+    pub quiet: bool,
+}
+
+impl Printer {
+    /// Writes the command's main output; a closed pipe (`| head`) is not an error.
+    pub fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = stdout.write_all(b"\n");
+        }
+        let _ = stdout.flush();
+    }
+
+    /// Writes a value as pretty JSON.
+    pub fn json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        self.out(&serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+
+    /// A note or warning for the user on stderr, hidden by `--quiet`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// An error line on stderr, always shown.
+    pub fn error(&self, text: &str) {
+        eprintln!("error: {text}");
+    }
+
+    /// Whether progress bars should be drawn (stderr is a terminal and not quiet).
+    pub fn show_progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+}

@@ -1,0 +1,2 @@
+//! Tables and charts for plans and probe runs.
+pub mod table;
