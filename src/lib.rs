@@ -12,3 +12,5 @@ pub mod app;
 pub mod cli;
 pub mod output;
 pub mod report;
+pub mod plan;
+pub mod fsutil;

@@ -1,11 +1,80 @@
 //! `llmrig plan` and `llmrig compare`.
 use super::{Context, ExitStatus};
-use crate::cli::{CompareArgs, PlanArgs};
+use crate::catalog::{Catalog, Gpu, Model};
+use crate::cli::{CompareArgs, PlanArgs, PlanFormat, PlanOptions};
+use crate::plan::{self, Plan};
+use anyhow::Context as _;
 
-pub fn plan(_ctx: &Context, _args: PlanArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("the planner is not in this build yet")
+/// The model named on the command line and the exact weight bytes its files give, if any.
+fn resolve_model(cat: &Catalog, name: &str) -> anyhow::Result<(Model, Option<f64>)> {
+    Ok((cat.models.resolve(name)?.clone(), None))
 }
 
-pub fn compare(_ctx: &Context, _args: CompareArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("the planner is not in this build yet")
+fn request(opts: &PlanOptions, model: &Model, exact: Option<f64>) -> anyhow::Result<plan::PlanRequest> {
+    let mut req = opts.request(model.max_position_embeddings);
+    // Exact file bytes describe the file's own format; they replace the estimate only then.
+    if opts.precision.is_none() && !req.is_training() {
+        req.exact_weight_bytes = exact;
+    }
+    plan::check(model, &req)?;
+    Ok(req)
+}
+
+fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan) -> anyhow::Result<()> {
+    if let Some(path) = &opts.out {
+        let json = serde_json::to_vec_pretty(plan)?;
+        crate::fsutil::write_atomic(path, &json).with_context(|| format!("writing '{}'", path.display()))?;
+        ctx.printer.note(&format!("wrote {}", path.display()));
+    }
+    if let Some(path) = &opts.chart {
+        crate::report::chart::plan_chart_file(plan, path).with_context(|| format!("drawing '{}'", path.display()))?;
+        ctx.printer.note(&format!("wrote {}", path.display()));
+    }
+    let format = if ctx.json { PlanFormat::Json } else { opts.format.unwrap_or(PlanFormat::Table) };
+    match format {
+        PlanFormat::Json => ctx.printer.json(plan)?,
+        PlanFormat::Markdown => ctx.printer.out(&crate::report::plan::to_markdown(plan)),
+        PlanFormat::Table => ctx.printer.out(&crate::report::plan::to_text(plan)),
+    }
+    Ok(())
+}
+
+fn status(plan: &Plan) -> ExitStatus {
+    if plan.options.iter().any(|o| o.fits) {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }
+}
+
+pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
+    let cat = ctx.catalog()?;
+    let (model, exact) = resolve_model(&cat, &args.options.model)?;
+    let req = request(&args.options, &model, exact)?;
+    let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
+        cat.gpus.iter().collect()
+    } else {
+        args.gpu.iter().map(|g| cat.gpus.resolve(g)).collect::<Result<_, _>>()?
+    };
+    let plan = plan::plan(&cat, &model, &req, &gpus);
+    emit(ctx, &args.options, &plan)?;
+    let status = status(&plan);
+    if status == ExitStatus::Failure {
+        ctx.printer.note(&format!("{} does not fit on any GPU considered (see 'why not')", model.id));
+    }
+    Ok(status)
+}
+
+pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
+    let cat = ctx.catalog()?;
+    let (model, exact) = resolve_model(&cat, &args.options.model)?;
+    let req = request(&args.options, &model, exact)?;
+    let options: Vec<(u32, &Gpu)> = args
+        .options_list
+        .iter()
+        .map(|(n, g)| Ok((*n, cat.gpus.resolve(g)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let plan = plan::compare(&cat, &model, &req, &options);
+    emit(ctx, &args.options, &plan)?;
+    Ok(status(&plan))
 }

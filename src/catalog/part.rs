@@ -32,6 +32,10 @@ macro_rules! entry {
     };
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// What kind of platform hosts the GPUs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -67,6 +71,12 @@ entry! {
         pub pcie_gen: u8,
         pub ram_channels: u32,
         pub ram_max_gib: u32,
+        /// RAM kits the platform takes (matches `Ram::kind`, e.g. `ddr5-rdimm`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ram_kind: Option<String>,
+        /// CPU sockets to fill (2 for dual-socket servers).
+        #[serde(default = "one")]
+        pub cpu_sockets: u32,
         /// For baseboard servers: the GPU ids its baseboard carries.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub gpus: Vec<String>,

@@ -6,7 +6,7 @@ mod plan;
 mod probe;
 mod report;
 
-pub use plan::{CompareArgs, PlanArgs, PlanOptions};
+pub use plan::{CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
 pub use probe::ProbeArgs;
 pub use report::ReportArgs;
 

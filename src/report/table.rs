@@ -64,3 +64,35 @@ mod tests {
         assert_eq!(fmt_num(0.126), "0.13");
     }
 }
+
+/// A titled table that renders to the terminal or to Markdown from the same cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Section {
+    pub fn new(title: &str, header: &[&str], rows: Vec<Vec<String>>) -> Section {
+        Section { title: title.to_owned(), header: header.iter().map(|h| h.to_string()).collect(), rows }
+    }
+
+    pub fn to_terminal(&self) -> String {
+        let header: Vec<&str> = self.header.iter().map(String::as_str).collect();
+        let mut t = new_table(&header);
+        for row in &self.rows {
+            t.add_row(row.clone());
+        }
+        format!("{}\n{t}\n", self.title)
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let mut out = format!("## {}\n\n| {} |\n|{}\n", self.title, self.header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "), " --- |".repeat(self.header.len()));
+        for row in &self.rows {
+            out.push_str(&format!("| {} |\n", row.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")));
+        }
+        out
+    }
+}

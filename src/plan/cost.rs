@@ -1,0 +1,70 @@
+//! Purchase, power and running cost, and the cloud rental it replaces.
+use super::constants as c;
+use super::request::PlanRequest;
+use super::speed::Speed;
+use super::Build;
+use crate::catalog::{Catalog, Gpu};
+use serde::Serialize;
+
+/// The cheapest on-demand cloud price for the same GPU.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CloudCost {
+    pub provider: String,
+    pub offer: String,
+    pub usd_per_gpu_hour: f64,
+    pub date: String,
+    pub source: String,
+    /// Renting the same GPUs at the plan's utilization for a month.
+    pub usd_per_month: f64,
+}
+
+/// Money and power for one option.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cost {
+    /// Priced parts for all nodes (a lower bound when the build is not fully priced).
+    pub purchase_usd: f64,
+    pub power_load_w: f64,
+    pub power_idle_w: f64,
+    pub usd_per_kwh: f64,
+    pub electricity_usd_per_month: f64,
+    pub cloud: Option<CloudCost>,
+    /// Months until buying beats renting (purchase ÷ (cloud − electricity) per month).
+    pub break_even_months: Option<f64>,
+    /// Purchase price per token/s of batched decode (inference).
+    pub usd_per_token_per_s: Option<f64>,
+}
+
+pub(super) fn cost(cat: &Catalog, gpu: &Gpu, req: &PlanRequest, build: &Build, gpus: u32, speed: Option<&Speed>, usd_per_kwh: f64) -> Cost {
+    let nodes = build.nodes as f64;
+    let power_load_w = build.node.wall_load_w * nodes;
+    let power_idle_w = build.node.wall_idle_w * nodes;
+    let avg_w = req.utilization * power_load_w + (1.0 - req.utilization) * power_idle_w;
+    let electricity_usd_per_month = avg_w / 1000.0 * c::HOURS_PER_MONTH * usd_per_kwh;
+    let cloud = cat
+        .cloud
+        .iter()
+        .filter(|r| r.gpu == gpu.id && r.offer == "on-demand")
+        .min_by(|a, b| a.usd_per_gpu_hour.total_cmp(&b.usd_per_gpu_hour))
+        .map(|r| CloudCost {
+            provider: r.provider.clone(),
+            offer: r.offer.clone(),
+            usd_per_gpu_hour: r.usd_per_gpu_hour,
+            date: r.date.clone(),
+            source: r.source.clone(),
+            usd_per_month: r.usd_per_gpu_hour * gpus as f64 * c::HOURS_PER_MONTH * req.utilization,
+        });
+    let break_even_months = cloud.as_ref().and_then(|cl| {
+        let saving = cl.usd_per_month - electricity_usd_per_month;
+        (saving > 0.0 && build.total_usd > 0.0).then(|| build.total_usd / saving)
+    });
+    Cost {
+        purchase_usd: build.total_usd,
+        power_load_w,
+        power_idle_w,
+        usd_per_kwh,
+        electricity_usd_per_month,
+        cloud,
+        break_even_months,
+        usd_per_token_per_s: speed.filter(|s| s.decode_batch_tokens_per_s > 0.0 && build.total_usd > 0.0).map(|s| build.total_usd / s.decode_batch_tokens_per_s),
+    }
+}

@@ -1,0 +1,354 @@
+//! The parts list for one node of a layout: platform, CPU, RAM, storage, PSU, case, cooling,
+//! network, with dated prices, power draw and the circuits it needs.
+use super::constants as c;
+use crate::catalog::{
+    preferred_price, Catalog, Cooling, FormFactor, Gpu, Platform, PlatformKind, Price,
+};
+use serde::Serialize;
+
+/// One line of the parts list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartLine {
+    /// `gpu`, `platform`, `cpu`, `ram`, `storage`, `psu`, `case`, `cooler`, `network`.
+    pub kind: &'static str,
+    /// Catalog id, absent for an item the catalog lacks.
+    pub id: Option<String>,
+    pub name: String,
+    pub quantity: u32,
+    /// Unit price with its date and source; absent when unknown or included in another line.
+    pub unit_price: Option<Price>,
+    /// quantity × unit price.
+    pub total_usd: Option<f64>,
+    /// Why this part, or what to watch for.
+    pub note: Option<String>,
+}
+
+/// Circuits of one kind that a node needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CircuitNeed {
+    pub circuit: String,
+    pub name: String,
+    pub continuous_w: f64,
+    pub count: u32,
+}
+
+/// Everything one node needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeBuild {
+    pub gpus_per_node: u32,
+    pub lines: Vec<PartLine>,
+    /// Sum of priced lines for one node.
+    pub priced_total_usd: f64,
+    /// Lines without a known price.
+    pub unpriced: Vec<String>,
+    /// Steady DC load of the node at full GPU load.
+    pub dc_load_w: f64,
+    /// Wall power at full load (DC load ÷ PSU efficiency, or the system's rated maximum).
+    pub wall_load_w: f64,
+    /// Wall power idle (assumed; see GPU_IDLE_FRACTION).
+    pub wall_idle_w: f64,
+    /// PSU capacity installed (or built into the system).
+    pub psu_capacity_w: f64,
+    pub circuits: Vec<CircuitNeed>,
+    /// Seconds to read this node's share of the weights from its NVMe storage.
+    pub load_time_s: Option<f64>,
+    /// Physical, electrical and supply warnings.
+    pub warnings: Vec<String>,
+}
+
+fn priced<'a, T>(items: impl Iterator<Item = (&'a T, &'a [Price])>) -> Vec<(&'a T, Option<&'a Price>)>
+where
+    T: 'a,
+{
+    items.map(|(e, p)| (e, preferred_price(p))).collect()
+}
+
+/// Cheapest by total for `qty(entry)` units; unpriced entries come after priced ones.
+fn cheapest<'a, T>(candidates: Vec<(&'a T, Option<&'a Price>)>, qty: impl Fn(&T) -> u32) -> Option<(&'a T, Option<&'a Price>, u32)> {
+    candidates
+        .into_iter()
+        .map(|(e, p)| {
+            let q = qty(e);
+            (e, p, q)
+        })
+        .min_by(|a, b| {
+            let cost = |x: &(&T, Option<&Price>, u32)| x.1.map(|p| p.usd * x.2 as f64).unwrap_or(f64::INFINITY);
+            cost(a).total_cmp(&cost(b))
+        })
+}
+
+fn line(kind: &'static str, id: &str, name: &str, quantity: u32, price: Option<&Price>, note: Option<String>) -> PartLine {
+    PartLine {
+        kind,
+        id: Some(id.to_owned()),
+        name: name.to_owned(),
+        quantity,
+        unit_price: price.cloned(),
+        total_usd: price.map(|p| p.usd * quantity as f64),
+        note,
+    }
+}
+
+fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartLine {
+    PartLine { kind, id: None, name, quantity, unit_price: None, total_usd: None, note: Some(note.to_owned()) }
+}
+
+/// Slots from the first GPU slot to the end of the last card: where `n` cards of `width`
+/// slots sit every `spacing` slots.
+fn slots_spanned(n: u32, spacing: u32, width: u32) -> u32 {
+    (n.saturating_sub(1)) * spacing + width
+}
+
+/// Picks the platform for `n` GPUs of this kind, with the reason and any fit warnings.
+fn choose_platform<'a>(cat: &'a Catalog, gpu: &Gpu, n: u32, warnings: &mut Vec<String>) -> Option<(&'a Platform, Option<&'a Price>)> {
+    let all = priced(cat.platforms.iter().map(|p| (p, p.prices.as_slice())));
+    if gpu.form_factor != FormFactor::Pcie {
+        let boards: Vec<_> = all
+            .into_iter()
+            .filter(|(p, _)| p.kind == PlatformKind::BaseboardServer && p.gpus.contains(&gpu.id) && p.max_gpus >= n)
+            .collect();
+        if boards.is_empty() {
+            warnings.push(format!("{} is a {:?} module: it needs a baseboard system, and the catalog has none listed for it", gpu.name, gpu.form_factor));
+        }
+        return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price));
+    }
+    let width = gpu.slot_width.unwrap_or(2) as u32;
+    let holds = |p: &Platform| p.max_gpus >= n && p.x16_slots >= n && p.kind != PlatformKind::BaseboardServer;
+    let spacing_ok = |p: &Platform| n <= 1 || p.gpu_slot_spacing.is_some_and(|s| s >= width);
+    let servers: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p) && p.kind == PlatformKind::PcieServer).collect();
+    let boards: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p) && p.kind == PlatformKind::WorkstationBoard).collect();
+    if gpu.cooling == Cooling::Passive {
+        // Passive cards rely on a server chassis pushing air through their fins.
+        if servers.is_empty() {
+            warnings.push(format!("{} is passively cooled and needs a GPU server chassis; none in the catalog holds {n}", gpu.name));
+        }
+        return cheapest(servers, |_| 1).map(|(p, price, _)| (p, price));
+    }
+    let fitting: Vec<_> = boards.iter().copied().filter(|(p, _)| spacing_ok(p)).collect();
+    if let Some((p, price, _)) = cheapest(fitting, |_| 1) {
+        return Some((p, price));
+    }
+    if let Some((p, price, _)) = cheapest(servers, |_| 1) {
+        return Some((p, price));
+    }
+    let (p, price, _) = cheapest(boards, |_| 1)?;
+    warnings.push(format!(
+        "{n} × {width}-slot cards on '{}' ({}-slot spacing) do not fit side by side: use PCIe risers and an open frame, blower-style or water-cooled cards",
+        p.name,
+        p.gpu_slot_spacing.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into())
+    ));
+    Some((p, price))
+}
+
+/// What to build for one node of `n` GPUs.
+pub struct NodeInputs<'a> {
+    pub gpu: &'a Gpu,
+    pub gpus_per_node: u32,
+    pub nodes: u32,
+    /// Weight bytes one node keeps (loading needs them in host RAM first).
+    pub node_weight_bytes: f64,
+    /// The whole model's weight bytes (stored on every node).
+    pub model_weight_bytes: f64,
+    /// Host RAM for offloaded optimizer states on this node.
+    pub offload_host_bytes: f64,
+    /// Training workloads put one NIC per GPU across nodes; inference one per node.
+    pub nic_per_gpu: bool,
+}
+
+/// Builds one node's parts list.
+pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
+    let gpu = input.gpu;
+    let n = input.gpus_per_node;
+    let mut warnings = Vec::new();
+    let mut lines = Vec::new();
+    let platform = choose_platform(cat, gpu, n, &mut warnings);
+    let gpus_included = platform.is_some_and(|(p, _)| p.price_includes_gpus);
+    let gpu_price = if gpus_included { None } else { preferred_price(&gpu.prices) };
+    lines.push(PartLine {
+        note: gpus_included.then(|| "included in the system price".to_owned()),
+        ..line("gpu", &gpu.id, &gpu.name, n, gpu_price, None)
+    });
+
+    let complete = platform.is_some_and(|(p, _)| p.complete_system);
+    let mut cpu_tdp = 0.0;
+    let mut psu_capacity = 0.0;
+    let mut efficiency = c::DEFAULT_PSU_EFFICIENCY;
+    let mut system_max_w = None;
+    match platform {
+        None => lines.push(missing("platform", format!("platform for {n} × {}", gpu.name), 1, "no suitable platform in the catalog")),
+        Some((p, price)) => {
+            let lanes_needed = 16 * n;
+            if !complete && p.cpu_pcie_lanes < lanes_needed && gpu.form_factor == FormFactor::Pcie {
+                warnings.push(format!(
+                    "'{}' has {} CPU PCIe lanes for {n} GPUs ({lanes_needed} for x16 each): some GPUs run at x8",
+                    p.name, p.cpu_pcie_lanes
+                ));
+            }
+            lines.push(line("platform", &p.id, &p.name, 1, price, Some(format!("{:?}", p.kind).to_lowercase())));
+            psu_capacity = p.psu_w.unwrap_or(0.0);
+            system_max_w = p.max_power_w;
+            if complete {
+                lines.push(missing("cpu", "CPUs, RAM, storage, PSUs, chassis and fans".into(), 1, "included in the system"));
+            } else {
+                cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
+            }
+        }
+    }
+
+    let gpu_w = gpu.tdp_w * n as f64;
+    let dc_load_w = gpu_w + cpu_tdp + c::SYSTEM_BASE_W;
+    if !complete && platform.is_some_and(|(p, _)| p.kind == PlatformKind::WorkstationBoard) {
+        let (cap, eff) = add_psus(cat, gpu, n, dc_load_w, &mut lines, &mut warnings);
+        psu_capacity = cap;
+        efficiency = eff;
+    }
+    let wall_load_w = system_max_w.unwrap_or(dc_load_w / efficiency);
+    let wall_idle_w = ((gpu_w + cpu_tdp) * c::GPU_IDLE_FRACTION + c::SYSTEM_BASE_W) / efficiency;
+
+    if input.nodes > 1 {
+        let nics = if input.nic_per_gpu { n } else { 1 };
+        let ib = cat.network.iter().filter(|x| x.kind == "infiniband").max_by(|a, b| a.gbit_per_s.total_cmp(&b.gbit_per_s));
+        match ib {
+            Some(nic) => lines.push(line("network", &nic.id, &nic.name, nics, preferred_price(&nic.prices), Some("plus an InfiniBand switch and cables (not priced)".into()))),
+            None => lines.push(missing("network", "InfiniBand adapter".into(), nics, "no InfiniBand adapter in the catalog")),
+        }
+    }
+
+    let circuits = cat
+        .circuits
+        .iter()
+        .map(|ci| CircuitNeed {
+            circuit: ci.id.clone(),
+            name: ci.name.clone(),
+            continuous_w: ci.continuous_w,
+            count: (wall_load_w / ci.continuous_w).ceil().max(1.0) as u32,
+        })
+        .collect();
+
+    let storage = lines.iter().find(|l| l.kind == "storage").and_then(|l| l.id.as_deref()).and_then(|id| cat.storage.get(id));
+    let load_time_s = storage.map(|s| input.node_weight_bytes / (s.read_gb_per_s * 1e9));
+    let priced_total_usd = lines.iter().filter_map(|l| l.total_usd).sum();
+    let unpriced = lines
+        .iter()
+        .filter(|l| l.total_usd.is_none() && l.note.as_deref().is_none_or(|n| !n.starts_with("included")))
+        .map(|l| l.name.clone())
+        .collect();
+    NodeBuild {
+        gpus_per_node: n,
+        lines,
+        priced_total_usd,
+        unpriced,
+        dc_load_w,
+        wall_load_w,
+        wall_idle_w,
+        psu_capacity_w: psu_capacity,
+        circuits,
+        load_time_s,
+        warnings,
+    }
+}
+
+/// CPU, RAM, storage, case and cooler for a platform that does not include them. Returns the
+/// CPU power (all sockets).
+fn add_host_parts(cat: &Catalog, p: &Platform, input: &NodeInputs, lines: &mut Vec<PartLine>, warnings: &mut Vec<String>) -> f64 {
+    let n = input.gpus_per_node;
+    let sockets = p.cpu_sockets.max(1);
+    let mut cpu_tdp = 0.0;
+    let cpus = priced(cat.cpus.iter().filter(|x| x.socket == p.socket).map(|x| (x, x.prices.as_slice())));
+    let with_lanes: Vec<_> = cpus.iter().copied().filter(|(x, _)| x.pcie_lanes >= 16 * n).collect();
+    let pick = if with_lanes.is_empty() { cheapest(cpus, |_| sockets) } else { cheapest(with_lanes, |_| sockets) };
+    match pick {
+        Some((x, price, q)) => {
+            cpu_tdp = x.tdp_w * q as f64;
+            lines.push(line("cpu", &x.id, &x.name, q, price, None));
+        }
+        None => lines.push(missing("cpu", format!("{} CPU", p.socket), sockets, "no CPU for this socket in the catalog")),
+    }
+
+    let gib = (1u64 << 30) as f64;
+    let need_gib = (input.node_weight_bytes * c::RAM_PER_WEIGHT_BYTE + input.offload_host_bytes) / gib + c::RAM_BASE_GIB;
+    let kits = priced(
+        cat.ram
+            .iter()
+            .filter(|k| p.ram_kind.as_deref().is_none_or(|kind| k.kind == kind))
+            .map(|k| (k, k.prices.as_slice())),
+    );
+    match cheapest(kits, |k| (need_gib / k.capacity_gib as f64).ceil().max(1.0) as u32) {
+        Some((k, price, q)) => {
+            let total = q * k.capacity_gib;
+            if total > p.ram_max_gib {
+                warnings.push(format!("{total} GiB of RAM exceeds the platform's {} GiB maximum", p.ram_max_gib));
+            }
+            lines.push(line("ram", &k.id, &k.name, q, price, Some(format!("≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB base", c::RAM_BASE_GIB))));
+        }
+        None => lines.push(missing("ram", format!("{need_gib:.0} GiB RAM"), 1, "no matching RAM kit in the catalog")),
+    }
+
+    let need_gb = input.model_weight_bytes / 1e9 * c::STORAGE_PER_WEIGHT_BYTE + c::STORAGE_BASE_GB;
+    let drives = priced(cat.storage.iter().map(|s| (s, s.prices.as_slice())));
+    match cheapest(drives, |s| (need_gb / s.capacity_gb).ceil().max(1.0) as u32) {
+        Some((s, price, q)) => lines.push(line("storage", &s.id, &s.name, q, price, Some(format!("≥ {need_gb:.0} GB: two copies of the weights + {:.0} GB", c::STORAGE_BASE_GB)))),
+        None => lines.push(missing("storage", format!("{need_gb:.0} GB NVMe"), 1, "no NVMe drive in the catalog")),
+    }
+
+    if p.kind == PlatformKind::WorkstationBoard {
+        let width = input.gpu.slot_width.unwrap_or(2) as u32;
+        let slots = slots_spanned(n, p.gpu_slot_spacing.unwrap_or(width), width) + 1;
+        let length = input.gpu.length_mm.unwrap_or(0.0);
+        let cases = priced(
+            cat.cases
+                .iter()
+                .filter(|x| x.board_form_factors.iter().any(|f| f == &p.form_factor) && x.expansion_slots >= slots && x.max_gpu_length_mm >= length)
+                .map(|x| (x, x.prices.as_slice())),
+        );
+        match cheapest(cases, |_| 1) {
+            Some((x, price, _)) => lines.push(line("case", &x.id, &x.name, 1, price, None)),
+            None => {
+                warnings.push(format!("no catalog case takes a '{}' board with {slots} expansion slots and {length:.0} mm cards: use an open frame", p.form_factor));
+                lines.push(missing("case", "open frame or server chassis".into(), 1, "no catalog case fits"));
+            }
+        }
+        let coolers = priced(cat.coolers.iter().filter(|x| x.sockets.contains(&p.socket)).map(|x| (x, x.prices.as_slice())));
+        match cheapest(coolers, |_| 1) {
+            Some((x, price, _)) => lines.push(line("cooler", &x.id, &x.name, 1, price, None)),
+            None => lines.push(missing("cooler", format!("{} CPU cooler", p.socket), 1, "no cooler for this socket in the catalog")),
+        }
+    }
+    cpu_tdp
+}
+
+/// Connectors each GPU needs, as (PCIe 8-pin, 12V-2x6/12VHPWR).
+fn connectors(gpu: &Gpu) -> (u32, u32) {
+    let count = |kinds: &[&str]| gpu.power_connectors.iter().filter(|c| kinds.contains(&c.as_str())).count() as u32;
+    (count(&["8-pin-pcie"]), count(&["12vhpwr", "12v-2x6"]))
+}
+
+/// PSUs for a workstation: one unit if one is large enough, else several of the largest.
+/// Returns the installed capacity and the efficiency used for wall power.
+fn add_psus(cat: &Catalog, gpu: &Gpu, n: u32, dc_load_w: f64, lines: &mut Vec<PartLine>, warnings: &mut Vec<String>) -> (f64, f64) {
+    let need = dc_load_w * c::PSU_HEADROOM;
+    let all = priced(cat.psus.iter().map(|x| (x, x.prices.as_slice())));
+    let single: Vec<_> = all.iter().copied().filter(|(x, _)| x.watts >= need).collect();
+    let pick = cheapest(single, |_| 1).or_else(|| {
+        let largest = all.iter().copied().max_by(|a, b| a.0.watts.total_cmp(&b.0.watts))?;
+        let q = (need / largest.0.watts).ceil() as u32;
+        warnings.push(format!("{need:.0} W of PSU capacity needs {q} power supplies: join them with an add2psu board or use a server chassis"));
+        Some((largest.0, largest.1, q))
+    });
+    let Some((psu, price, q)) = pick else {
+        lines.push(missing("psu", format!("{need:.0} W PSU"), 1, "no PSU in the catalog"));
+        return (0.0, c::DEFAULT_PSU_EFFICIENCY);
+    };
+    let (eight, twelve) = connectors(gpu);
+    let (have8, have12) = (psu.pcie_8pin * q, psu.connectors_12v_2x6 * q);
+    if eight * n > have8 || twelve * n > have12 {
+        warnings.push(format!(
+            "{n} GPUs need {} PCIe 8-pin and {} 12V-2x6 connectors; the PSU set has {have8} and {have12}",
+            eight * n,
+            twelve * n
+        ));
+    }
+    let note = format!("{dc_load_w:.0} W DC load × {} headroom = {need:.0} W", c::PSU_HEADROOM);
+    lines.push(line("psu", &psu.id, &psu.name, q, price, Some(note)));
+    (psu.watts * q as f64, psu.efficiency_at_half_load)
+}
