@@ -24,7 +24,9 @@ fn main() {
     let mut files = Vec::new();
     for db in ["hardware_db", "models_db"] {
         println!("cargo::rerun-if-changed={db}");
-        collect(&root.join(db), root, &mut files);
+        if root.join(db).is_dir() {
+            collect(&root.join(db), root, &mut files);
+        }
     }
     let mut code = String::from("/// Embedded catalog files: (path relative to the crate root, contents).\n");
     code.push_str("pub static FILES: &[(&str, &str)] = &[\n");
