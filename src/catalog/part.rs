@@ -142,10 +142,12 @@ entry! {
         pub efficiency_level: String,
         /// Efficiency at 50 % load (115 V internal), 0..1.
         pub efficiency_at_half_load: f64,
-        /// PCIe 8-pin (6+2) connectors.
-        pub pcie_8pin: u32,
-        /// 12VHPWR / 12V-2x6 connectors.
-        pub connectors_12v_2x6: u32,
+        /// PCIe 8-pin (6+2) connectors; absent when the spec sheet was not found.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pcie_8pin: Option<u32>,
+        /// 12VHPWR / 12V-2x6 connectors; absent when the spec sheet was not found.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub connectors_12v_2x6: Option<u32>,
         /// ATX 3.x certified at its full rating.
         #[serde(default)]
         pub atx3: bool,
@@ -158,7 +160,9 @@ entry! {
         /// Board form factors it takes, e.g. `["atx", "e-atx"]`.
         pub board_form_factors: Vec<String>,
         pub expansion_slots: u32,
-        pub max_gpu_length_mm: f64,
+        /// Longest GPU it takes; absent when the spec sheet was not found.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max_gpu_length_mm: Option<f64>,
     }
 }
 

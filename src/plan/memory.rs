@@ -145,6 +145,19 @@ fn train_activation_per_layer(model: &Model, req: &PlanRequest, tp: f64, recompu
     }
 }
 
+/// Model states of `params` trainable parameters on one GPU of `dp` data-parallel replicas:
+/// ZeRO-1 shards the optimizer states, ZeRO-2 also the gradients, ZeRO-3 also the weights
+/// (Rajbhandari et al. 2019); offloaded optimizer states leave the GPU.
+pub fn training_states(params: f64, req: &PlanRequest, dp: u32) -> MemoryBreakdown {
+    let shard = |zero_from: u8| if req.zero_stage >= zero_from { dp.max(1) as f64 } else { 1.0 };
+    MemoryBreakdown {
+        weights_bytes: params * c::TRAIN_WEIGHT_BYTES / shard(3),
+        gradients_bytes: params * req.grad_bytes / shard(2),
+        optimizer_bytes: if req.offload_optimizer { 0.0 } else { params * c::ADAM_STATE_BYTES / shard(1) },
+        ..MemoryBreakdown::default()
+    }
+}
+
 /// Memory one GPU needs for `req` under `layout`.
 pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_bytes: f64) -> MemoryBreakdown {
     let p = model.param_counts();
@@ -182,13 +195,13 @@ pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_byt
         }
         Workload::Train | Workload::Lora | Workload::Qlora => {
             let trainable = mm.trainable_params * stage_fraction / tp;
-            if req.workload == Workload::Train {
-                m.weights_bytes = trainable * c::TRAIN_WEIGHT_BYTES / shard(3);
-            } else {
-                m.weights_bytes = sharded_weights / shard(3) + trainable * c::TRAIN_WEIGHT_BYTES / shard(3);
+            let states = training_states(trainable, req, layout.dp);
+            m.weights_bytes = states.weights_bytes;
+            if req.workload != Workload::Train {
+                m.weights_bytes += sharded_weights / shard(3);
             }
-            m.gradients_bytes = trainable * req.grad_bytes / shard(2);
-            m.optimizer_bytes = if req.offload_optimizer { 0.0 } else { trainable * c::ADAM_STATE_BYTES / shard(1) };
+            m.gradients_bytes = states.gradients_bytes;
+            m.optimizer_bytes = states.optimizer_bytes;
             // With 1F1B pipelining the first stage keeps pp micro-batches of L/pp layers in
             // flight: L layers' worth, whatever pp is.
             let kept = layers * train_activation_per_layer(model, req, tp, req.recompute);

@@ -298,7 +298,7 @@ fn add_host_parts(cat: &Catalog, p: &Platform, input: &NodeInputs, lines: &mut V
         let cases = priced(
             cat.cases
                 .iter()
-                .filter(|x| x.board_form_factors.iter().any(|f| f == &p.form_factor) && x.expansion_slots >= slots && x.max_gpu_length_mm >= length)
+                .filter(|x| x.board_form_factors.iter().any(|f| f == &p.form_factor) && x.expansion_slots >= slots && x.max_gpu_length_mm.is_none_or(|m| m >= length))
                 .map(|x| (x, x.prices.as_slice())),
         );
         match cheapest(cases, |_| 1) {
@@ -340,13 +340,12 @@ fn add_psus(cat: &Catalog, gpu: &Gpu, n: u32, dc_load_w: f64, lines: &mut Vec<Pa
         return (0.0, c::DEFAULT_PSU_EFFICIENCY);
     };
     let (eight, twelve) = connectors(gpu);
-    let (have8, have12) = (psu.pcie_8pin * q, psu.connectors_12v_2x6 * q);
-    if eight * n > have8 || twelve * n > have12 {
-        warnings.push(format!(
-            "{n} GPUs need {} PCIe 8-pin and {} 12V-2x6 connectors; the PSU set has {have8} and {have12}",
-            eight * n,
-            twelve * n
-        ));
+    for (need, have, what) in [(eight * n, psu.pcie_8pin, "PCIe 8-pin"), (twelve * n, psu.connectors_12v_2x6, "12V-2x6")] {
+        match have.map(|h| h * q) {
+            Some(h) if need > h => warnings.push(format!("{n} GPUs need {need} {what} connectors; the PSU set has {h}")),
+            None if need > 0 => warnings.push(format!("{n} GPUs need {need} {what} connectors; the catalog does not list how many '{}' has", psu.name)),
+            _ => {}
+        }
     }
     let note = format!("{dc_load_w:.0} W DC load × {} headroom = {need:.0} W", c::PSU_HEADROOM);
     lines.push(line("psu", &psu.id, &psu.name, q, price, Some(note)));
