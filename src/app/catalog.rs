@@ -68,16 +68,38 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// A generic listing of one part kind: id, name, preferred price and its date.
+/// The one figure that characterises a part of each kind, from its serialized fields.
+fn key_figure(entry: &serde_json::Value) -> String {
+    const KEYS: &[(&str, &str)] = &[
+        ("max_gpus", "GPUs max"),
+        ("cores", "cores"),
+        ("capacity_gib", "GiB"),
+        ("capacity_gb", "GB"),
+        ("watts", "W"),
+        ("expansion_slots", "slots"),
+        ("gbit_per_s", "Gbit/s"),
+        ("continuous_w", "W continuous"),
+        ("usd_per_kwh", "USD/kWh"),
+        ("usd_per_gpu_hour", "USD/GPU-h"),
+    ];
+    KEYS.iter()
+        .find_map(|(k, unit)| entry.get(k).and_then(|v| v.as_f64()).map(|v| format!("{} {unit}", fmt_num(v))))
+        .unwrap_or_default()
+}
+
+/// A generic listing of one part kind: id, name, key figure, preferred price and its date.
 fn part_rows<T: Entry>(table: &Table<T>, kind: &str, rows: &mut Vec<Vec<String>>) {
     for e in table.iter() {
         let price = preferred_price(e.prices());
+        let json = serde_json::to_value(e).unwrap_or_default();
         rows.push(vec![
             kind.to_owned(),
             e.id().to_owned(),
             e.name().to_owned(),
+            key_figure(&json),
             price.map(|p| format!("${}", fmt_int(p.usd))).unwrap_or_else(|| "-".into()),
-            price.map(|p| p.date.clone()).unwrap_or_default(),
+            // Tariffs and rental prices carry their own date.
+            price.map(|p| p.date.clone()).or_else(|| json["date"].as_str().map(str::to_owned)).unwrap_or_default(),
         ]);
     }
 }
@@ -133,7 +155,7 @@ pub fn parts(ctx: &Context, kind: Option<String>, show_cmd: Option<ShowCommand>)
         ctx.printer.json(&map)?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&["kind", "id", "name", "price", "price date"]);
+    let mut t = new_table(&["kind", "id", "name", "figure", "price", "price date"]);
     for (_, _, rows) in selected {
         for row in rows {
             t.add_row(row.clone());
