@@ -28,7 +28,8 @@ fn main() {
             collect(&root.join(db), root, &mut files);
         }
     }
-    let mut code = String::from("/// Embedded catalog files: (path relative to the crate root, contents).\n");
+    let mut code =
+        String::from("/// Embedded catalog files: (path relative to the crate root, contents).\n");
     code.push_str("pub static FILES: &[(&str, &str)] = &[\n");
     for rel in &files {
         code.push_str(&format!(

@@ -7,10 +7,10 @@
 //! - [`probe`]: measurements of a real rig (CPU always, GPUs through cudarc when present).
 //! - [`report`]: tables and charts comparing plans and probe runs.
 
-pub mod catalog;
 pub mod app;
+pub mod catalog;
 pub mod cli;
-pub mod output;
-pub mod report;
-pub mod plan;
 pub mod fsutil;
+pub mod output;
+pub mod plan;
+pub mod report;

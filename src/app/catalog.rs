@@ -17,14 +17,20 @@ pub fn models(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
         ctx.printer.json(&cat.models.iter().collect::<Vec<_>>())?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&["id", "name", "params", "active", "layers", "hidden", "heads/kv", "context", "license"]);
+    let mut t = new_table(&[
+        "id", "name", "params", "active", "layers", "hidden", "heads/kv", "context", "license",
+    ]);
     for m in cat.models.iter() {
         let c = m.param_counts();
         t.add_row(vec![
             m.id.clone(),
             m.name.clone(),
             format!("{:.2} B", c.total as f64 / 1e9),
-            if m.is_moe() { format!("{:.2} B", c.active as f64 / 1e9) } else { "-".into() },
+            if m.is_moe() {
+                format!("{:.2} B", c.active as f64 / 1e9)
+            } else {
+                "-".into()
+            },
             m.num_hidden_layers.to_string(),
             m.hidden_size.to_string(),
             format!("{}/{}", m.num_attention_heads, m.num_key_value_heads),
@@ -47,7 +53,18 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
         ctx.printer.json(&cat.gpus.iter().collect::<Vec<_>>())?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&["id", "memory", "GB/s", "bf16 TF", "fp16 TF", "fp8 TF", "TDP W", "form", "price", "price date"]);
+    let mut t = new_table(&[
+        "id",
+        "memory",
+        "GB/s",
+        "bf16 TF",
+        "fp16 TF",
+        "fp8 TF",
+        "TDP W",
+        "form",
+        "price",
+        "price date",
+    ]);
     for g in cat.gpus.iter() {
         let opt = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".into());
         let price = preferred_price(&g.prices);
@@ -60,7 +77,9 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
             opt(g.dense_tflops.fp8),
             fmt_int(g.tdp_w),
             format!("{:?}", g.form_factor).to_lowercase(),
-            price.map(|p| format!("${}", fmt_int(p.usd))).unwrap_or_else(|| "unknown".into()),
+            price
+                .map(|p| format!("${}", fmt_int(p.usd)))
+                .unwrap_or_else(|| "unknown".into()),
             price.map(|p| p.date.clone()).unwrap_or_default(),
         ]);
     }
@@ -83,7 +102,12 @@ fn key_figure(entry: &serde_json::Value) -> String {
         ("usd_per_gpu_hour", "USD/GPU-h"),
     ];
     KEYS.iter()
-        .find_map(|(k, unit)| entry.get(k).and_then(|v| v.as_f64()).map(|v| format!("{} {unit}", fmt_num(v))))
+        .find_map(|(k, unit)| {
+            entry
+                .get(k)
+                .and_then(|v| v.as_f64())
+                .map(|v| format!("{} {unit}", fmt_num(v)))
+        })
         .unwrap_or_default()
 }
 
@@ -97,9 +121,14 @@ fn part_rows<T: Entry>(table: &Table<T>, kind: &str, rows: &mut Vec<Vec<String>>
             e.id().to_owned(),
             e.name().to_owned(),
             key_figure(&json),
-            price.map(|p| format!("${}", fmt_int(p.usd))).unwrap_or_else(|| "-".into()),
+            price
+                .map(|p| format!("${}", fmt_int(p.usd)))
+                .unwrap_or_else(|| "-".into()),
             // Tariffs and rental prices carry their own date.
-            price.map(|p| p.date.clone()).or_else(|| json["date"].as_str().map(str::to_owned)).unwrap_or_default(),
+            price
+                .map(|p| p.date.clone())
+                .or_else(|| json["date"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
         ]);
     }
 }
@@ -127,12 +156,21 @@ fn part_kinds(cat: &Catalog) -> Vec<(&'static str, serde_json::Value, Vec<Vec<St
     ]
 }
 
-pub fn parts(ctx: &Context, kind: Option<String>, show_cmd: Option<ShowCommand>) -> anyhow::Result<ExitStatus> {
+pub fn parts(
+    ctx: &Context,
+    kind: Option<String>,
+    show_cmd: Option<ShowCommand>,
+) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let kinds = part_kinds(&cat);
     if let Some(ShowCommand::Show { id }) = show_cmd {
         for (k, list, _) in &kinds {
-            if let Some(entry) = list.as_array().into_iter().flatten().find(|e| e["id"] == id.as_str()) {
+            if let Some(entry) = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["id"] == id.as_str())
+            {
                 return show(ctx, &serde_json::json!({ "kind": k, "part": entry }));
             }
         }
@@ -144,14 +182,19 @@ pub fn parts(ctx: &Context, kind: Option<String>, show_cmd: Option<ShowCommand>)
             let found: Vec<_> = kinds.iter().filter(|(name, _, _)| name == k).collect();
             if found.is_empty() {
                 let names: Vec<&str> = kinds.iter().map(|(n, _, _)| *n).collect();
-                anyhow::bail!("unknown part kind '{k}' (expected one of: {})", names.join(", "));
+                anyhow::bail!(
+                    "unknown part kind '{k}' (expected one of: {})",
+                    names.join(", ")
+                );
             }
             found
         }
     };
     if ctx.json {
-        let map: serde_json::Map<String, serde_json::Value> =
-            selected.iter().map(|(k, list, _)| (k.to_string(), list.clone())).collect();
+        let map: serde_json::Map<String, serde_json::Value> = selected
+            .iter()
+            .map(|(k, list, _)| (k.to_string(), list.clone()))
+            .collect();
         ctx.printer.json(&map)?;
         return Ok(ExitStatus::Success);
     }
@@ -168,8 +211,14 @@ pub fn parts(ctx: &Context, kind: Option<String>, show_cmd: Option<ShowCommand>)
 pub fn catalog(ctx: &Context, cmd: CatalogCommand) -> anyhow::Result<ExitStatus> {
     let CatalogCommand::Validate { dir } = cmd;
     let dir = dir.or_else(|| ctx.catalog_dir.clone());
-    let cat = Catalog::load(dir.as_deref())
-        .with_context(|| format!("catalog {}", dir.as_ref().map(|d| format!("'{}'", d.display())).unwrap_or_else(|| "embedded".into())))?;
+    let cat = Catalog::load(dir.as_deref()).with_context(|| {
+        format!(
+            "catalog {}",
+            dir.as_ref()
+                .map(|d| format!("'{}'", d.display()))
+                .unwrap_or_else(|| "embedded".into())
+        )
+    })?;
     let summary = serde_json::json!({
         "valid": true,
         "gpus": cat.gpus.len(), "models": cat.models.len(), "platforms": cat.platforms.len(),
@@ -199,7 +248,8 @@ fn show(ctx: &Context, value: &serde_json::Value) -> anyhow::Result<ExitStatus> 
     if ctx.json {
         ctx.printer.json(value)?;
     } else {
-        ctx.printer.out(&toml::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+        ctx.printer
+            .out(&toml::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
     }
     Ok(ExitStatus::Success)
 }

@@ -47,7 +47,11 @@ impl Context {
 
 /// Runs the command; prints any error as one line and maps it to exit status 2.
 pub fn run(cli: Cli) -> ExitStatus {
-    let ctx = Context { printer: Printer { quiet: cli.quiet }, json: cli.json, catalog_dir: cli.catalog_dir };
+    let ctx = Context {
+        printer: Printer { quiet: cli.quiet },
+        json: cli.json,
+        catalog_dir: cli.catalog_dir,
+    };
     let result = match cli.command {
         Command::Models(args) => catalog::models(&ctx, args),
         Command::Gpus(args) => catalog::gpus(&ctx, args),

@@ -10,7 +10,11 @@ fn resolve_model(cat: &Catalog, name: &str) -> anyhow::Result<(Model, Option<f64
     Ok((cat.models.resolve(name)?.clone(), None))
 }
 
-fn request(opts: &PlanOptions, model: &Model, exact: Option<f64>) -> anyhow::Result<plan::PlanRequest> {
+fn request(
+    opts: &PlanOptions,
+    model: &Model,
+    exact: Option<f64>,
+) -> anyhow::Result<plan::PlanRequest> {
     let mut req = opts.request(model.max_position_embeddings);
     // Exact file bytes describe the file's own format; they replace the estimate only then.
     if opts.precision.is_none() && !req.is_training() {
@@ -23,14 +27,20 @@ fn request(opts: &PlanOptions, model: &Model, exact: Option<f64>) -> anyhow::Res
 fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan) -> anyhow::Result<()> {
     if let Some(path) = &opts.out {
         let json = serde_json::to_vec_pretty(plan)?;
-        crate::fsutil::write_atomic(path, &json).with_context(|| format!("writing '{}'", path.display()))?;
+        crate::fsutil::write_atomic(path, &json)
+            .with_context(|| format!("writing '{}'", path.display()))?;
         ctx.printer.note(&format!("wrote {}", path.display()));
     }
     if let Some(path) = &opts.chart {
-        crate::report::chart::plan_chart_file(plan, path).with_context(|| format!("drawing '{}'", path.display()))?;
+        crate::report::chart::plan_chart_file(plan, path)
+            .with_context(|| format!("drawing '{}'", path.display()))?;
         ctx.printer.note(&format!("wrote {}", path.display()));
     }
-    let format = if ctx.json { PlanFormat::Json } else { opts.format.unwrap_or(PlanFormat::Table) };
+    let format = if ctx.json {
+        PlanFormat::Json
+    } else {
+        opts.format.unwrap_or(PlanFormat::Table)
+    };
     match format {
         PlanFormat::Json => ctx.printer.json(plan)?,
         PlanFormat::Markdown => ctx.printer.out(&crate::report::plan::to_markdown(plan)),
@@ -54,13 +64,19 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
     } else {
-        args.gpu.iter().map(|g| cat.gpus.resolve(g)).collect::<Result<_, _>>()?
+        args.gpu
+            .iter()
+            .map(|g| cat.gpus.resolve(g))
+            .collect::<Result<_, _>>()?
     };
     let plan = plan::plan(&cat, &model, &req, &gpus);
     emit(ctx, &args.options, &plan)?;
     let status = status(&plan);
     if status == ExitStatus::Failure {
-        ctx.printer.note(&format!("{} does not fit on any GPU considered (see 'why not')", model.id));
+        ctx.printer.note(&format!(
+            "{} does not fit on any GPU considered (see 'why not')",
+            model.id
+        ));
     }
     Ok(status)
 }

@@ -13,7 +13,11 @@ pub enum CatalogError {
     #[error("'{file}': {message}")]
     Syntax { file: String, message: String },
     #[error("'{file}': unknown table '[[{key}]]' (expected one of: {expected})")]
-    UnknownKind { file: String, key: String, expected: String },
+    UnknownKind {
+        file: String,
+        key: String,
+        expected: String,
+    },
     #[error("'{file}': {kind} entry #{index}{}: {message}", id.as_ref().map(|i| format!(" '{i}'")).unwrap_or_default())]
     Entry {
         file: String,
@@ -52,13 +56,20 @@ pub enum CatalogError {
 }
 
 fn quoted(items: &[String]) -> String {
-    items.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn suggest(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
         String::new()
     } else {
-        format!(" (did you mean {}?)", quoted(suggestions).replace(", ", " or "))
+        format!(
+            " (did you mean {}?)",
+            quoted(suggestions).replace(", ", " or ")
+        )
     }
 }

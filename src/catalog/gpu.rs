@@ -1,7 +1,7 @@
 //! GPU (accelerator) entries: memory, bandwidth, dense peaks, power, physical fit, prices.
 use super::price::Price;
-use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Vendor of an accelerator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -94,7 +94,9 @@ pub struct Table<T> {
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
-        Table { entries: BTreeMap::new() }
+        Table {
+            entries: BTreeMap::new(),
+        }
     }
 }
 
@@ -171,8 +173,19 @@ pub struct Catalog {
 
 /// Kinds a catalog file may hold, as TOML table names.
 pub const KINDS: &[&str] = &[
-    "gpu", "model", "platform", "cpu", "ram", "storage", "psu", "case", "cooler", "network",
-    "circuit", "electricity", "cloud",
+    "gpu",
+    "model",
+    "platform",
+    "cpu",
+    "ram",
+    "storage",
+    "psu",
+    "case",
+    "cooler",
+    "network",
+    "circuit",
+    "electricity",
+    "cloud",
 ];
 
 impl Catalog {
@@ -190,8 +203,10 @@ impl Catalog {
         }
         if let Some(dir) = overlay {
             for path in toml_files(dir)? {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 catalog.add_file(&path.display().to_string(), &text, true)?;
             }
         }
@@ -201,10 +216,12 @@ impl Catalog {
 
     /// Parses one catalog file's text and adds its entries.
     pub fn add_file(&mut self, file: &str, text: &str, overlay: bool) -> Result<(), CatalogError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| CatalogError::Syntax {
-            file: file.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| CatalogError::Syntax {
+                    file: file.to_owned(),
+                    message: e.to_string().trim().replace('\n', " "),
+                })?;
         for (key, value) in table {
             match key.as_str() {
                 "gpu" => add_all(&mut self.gpus, file, value, overlay)?,
@@ -252,13 +269,25 @@ fn add_all<T: Entry>(
         message,
     };
     let toml::Value::Array(items) = value else {
-        return Err(entry_err(0, None, format!("'{}' must be an array of tables: write '[[{}]]'", T::KIND, T::KIND)));
+        return Err(entry_err(
+            0,
+            None,
+            format!(
+                "'{}' must be an array of tables: write '[[{}]]'",
+                T::KIND,
+                T::KIND
+            ),
+        ));
     };
     for (index, item) in items.into_iter().enumerate() {
         let id = item.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-        let entry: T = item
-            .try_into()
-            .map_err(|e: toml::de::Error| entry_err(index, id.clone(), e.message().to_owned()))?;
+        // serde_path_to_error names the field (`dense_tflops.bf16`) that toml's own error omits.
+        let entry: T = serde_path_to_error::deserialize(item).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().message().to_owned();
+            let message = if path == "." || message.contains('`') { message } else { format!("field '{path}': {message}") };
+            entry_err(index, id.clone(), message)
+        })?;
         table.insert(entry, file, overlay)?;
     }
     Ok(())
@@ -269,10 +298,16 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let read = std::fs::read_dir(&d).map_err(|source| CatalogError::Io { path: d.clone(), source })?;
+        let read = std::fs::read_dir(&d).map_err(|source| CatalogError::Io {
+            path: d.clone(),
+            source,
+        })?;
         for entry in read {
             let path = entry
-                .map_err(|source| CatalogError::Io { path: d.clone(), source })?
+                .map_err(|source| CatalogError::Io {
+                    path: d.clone(),
+                    source,
+                })?
                 .path();
             if path.is_dir() {
                 stack.push(path);

@@ -48,6 +48,17 @@ pub enum PlatformKind {
     BaseboardServer,
 }
 
+impl PlatformKind {
+    /// Words for the parts list.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PlatformKind::WorkstationBoard => "workstation board",
+            PlatformKind::PcieServer => "PCIe GPU server",
+            PlatformKind::BaseboardServer => "baseboard (HGX/DGX-class) system",
+        }
+    }
+}
+
 entry! {
     /// A motherboard or complete server that GPUs plug into.
     pub struct Platform {

@@ -48,7 +48,13 @@ mod tests {
     use super::*;
 
     fn price(usd: f64, kind: PriceKind, date: &str) -> Price {
-        Price { usd, kind, date: date.into(), source: "https://example.com".into(), note: None }
+        Price {
+            usd,
+            kind,
+            date: date.into(),
+            source: "https://example.com".into(),
+            note: None,
+        }
     }
 
     #[test]

@@ -38,7 +38,9 @@ impl<T: Entry> Checker<'_, T> {
 
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && !id.starts_with('-')
         && !id.ends_with('-')
 }
@@ -47,7 +49,9 @@ fn is_kebab(id: &str) -> bool {
 pub(crate) fn is_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let num = |p: &str, len: usize, lo: u32, hi: u32| {
-        p.len() == len && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v))
+        p.len() == len
+            && p.chars().all(|c| c.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v))
     };
     match parts.as_slice() {
         [y] => num(y, 4, 1990, 2100),
@@ -62,23 +66,49 @@ fn is_url(s: &str) -> bool {
 }
 
 /// Checks shared by every kind.
-fn common<T: Entry>(table: &Table<T>, aliases: &mut BTreeMap<String, String>) -> Result<(), CatalogError> {
+fn common<T: Entry>(
+    table: &Table<T>,
+    aliases: &mut BTreeMap<String, String>,
+) -> Result<(), CatalogError> {
     for entry in table.iter() {
         let c = Checker { table, entry };
-        c.ensure(is_kebab(entry.id()), "id", "ids are lowercase kebab-case (a-z, 0-9, '-', '.')")?;
+        c.ensure(
+            is_kebab(entry.id()),
+            "id",
+            "ids are lowercase kebab-case (a-z, 0-9, '-', '.')",
+        )?;
         c.ensure(!entry.name().trim().is_empty(), "name", "must not be empty")?;
         c.ensure(is_url(entry.source()), "source", "must be an http(s) URL")?;
         let fields = serde_json::to_value(entry).ok();
         for (field, url) in entry.sources() {
-            let known = fields.as_ref().and_then(|v| v.get(field.split('.').next().unwrap_or(""))).is_some();
-            c.ensure(known, &format!("sources.{field}"), "names no field of this entry")?;
-            c.ensure(is_url(url), &format!("sources.{field}"), "must be an http(s) URL")?;
+            let known = fields
+                .as_ref()
+                .and_then(|v| v.get(field.split('.').next().unwrap_or("")))
+                .is_some();
+            c.ensure(
+                known,
+                &format!("sources.{field}"),
+                "names no field of this entry",
+            )?;
+            c.ensure(
+                is_url(url),
+                &format!("sources.{field}"),
+                "must be an http(s) URL",
+            )?;
         }
         for (i, p) in entry.prices().iter().enumerate() {
             let f = |name: &str| format!("prices[{i}].{name}");
             c.range(&f("usd"), p.usd, 1.0, 10_000_000.0)?;
-            c.ensure(is_date(&p.date), &f("date"), "must be YYYY-MM-DD or YYYY-MM")?;
-            c.ensure(p.date.len() >= 7, &f("date"), "a price needs at least a month")?;
+            c.ensure(
+                is_date(&p.date),
+                &f("date"),
+                "must be YYYY-MM-DD or YYYY-MM",
+            )?;
+            c.ensure(
+                p.date.len() >= 7,
+                &f("date"),
+                "a price needs at least a month",
+            )?;
             c.ensure(is_url(&p.source), &f("source"), "must be an http(s) URL")?;
         }
         for name in std::iter::once(entry.id()).chain(entry.aliases().iter().map(String::as_str)) {
@@ -110,14 +140,30 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
     common(&cat.cloud, &mut names)?;
 
     for g in cat.gpus.iter() {
-        let c = Checker { table: &cat.gpus, entry: g };
+        let c = Checker {
+            table: &cat.gpus,
+            entry: g,
+        };
         c.range("memory_gib", g.memory_gib, 1.0, 1024.0)?;
-        c.range("memory_bandwidth_gb_per_s", g.memory_bandwidth_gb_per_s, 50.0, 20_000.0)?;
+        c.range(
+            "memory_bandwidth_gb_per_s",
+            g.memory_bandwidth_gb_per_s,
+            50.0,
+            20_000.0,
+        )?;
         c.range("tdp_w", g.tdp_w, 10.0, 2_000.0)?;
         c.range("pcie_gen", g.pcie_gen.into(), 1.0, 6.0)?;
-        c.ensure([1, 2, 4, 8, 16].contains(&g.pcie_lanes), "pcie_lanes", "must be 1, 2, 4, 8 or 16")?;
+        c.ensure(
+            [1, 2, 4, 8, 16].contains(&g.pcie_lanes),
+            "pcie_lanes",
+            "must be 1, 2, 4, 8 or 16",
+        )?;
         if g.form_factor == FormFactor::Pcie {
-            c.ensure(g.slot_width.is_some_and(|w| (1..=5).contains(&w)), "slot_width", "PCIe cards need a slot width of 1..=5")?;
+            c.ensure(
+                g.slot_width.is_some_and(|w| (1..=5).contains(&w)),
+                "slot_width",
+                "PCIe cards need a slot width of 1..=5",
+            )?;
         }
         for dtype in super::ComputeDtype::ALL {
             if let Some(v) = g.dense_tflops.get(dtype) {
@@ -131,7 +177,10 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
         )?;
     }
     for m in cat.models.iter() {
-        let c = Checker { table: &cat.models, entry: m };
+        let c = Checker {
+            table: &cat.models,
+            entry: m,
+        };
         for (field, v) in [
             ("hidden_size", m.hidden_size),
             ("num_hidden_layers", m.num_hidden_layers),
@@ -149,41 +198,93 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             "must divide num_attention_heads",
         )?;
         if let (Some(e), Some(k)) = (m.num_local_experts, m.num_experts_per_tok) {
-            c.ensure(k >= 1 && k <= e, "num_experts_per_tok", "must be between 1 and num_local_experts")?;
+            c.ensure(
+                k >= 1 && k <= e,
+                "num_experts_per_tok",
+                "must be between 1 and num_local_experts",
+            )?;
         }
         c.range("params_published", m.params_published as f64, 1e6, 1e13)?;
     }
     for p in cat.platforms.iter() {
-        let c = Checker { table: &cat.platforms, entry: p };
+        let c = Checker {
+            table: &cat.platforms,
+            entry: p,
+        };
         c.range("max_gpus", p.max_gpus.into(), 1.0, 16.0)?;
         for gpu in &p.gpus {
-            c.ensure(cat.gpus.get(gpu).is_some(), "gpus", &format!("no gpu '{gpu}' in the catalog"))?;
+            c.ensure(
+                cat.gpus.get(gpu).is_some(),
+                "gpus",
+                &format!("no gpu '{gpu}' in the catalog"),
+            )?;
         }
     }
     for p in cat.psus.iter() {
-        let c = Checker { table: &cat.psus, entry: p };
+        let c = Checker {
+            table: &cat.psus,
+            entry: p,
+        };
         c.range("watts", p.watts, 100.0, 5_000.0)?;
-        c.range("efficiency_at_half_load", p.efficiency_at_half_load, 0.7, 1.0)?;
+        c.range(
+            "efficiency_at_half_load",
+            p.efficiency_at_half_load,
+            0.7,
+            1.0,
+        )?;
     }
     for e in cat.electricity.iter() {
-        let c = Checker { table: &cat.electricity, entry: e };
+        let c = Checker {
+            table: &cat.electricity,
+            entry: e,
+        };
         c.range("usd_per_kwh", e.usd_per_kwh, 0.01, 2.0)?;
-        c.ensure(is_date(&e.date), "date", "must be YYYY, YYYY-MM or YYYY-MM-DD")?;
+        c.ensure(
+            is_date(&e.date),
+            "date",
+            "must be YYYY, YYYY-MM or YYYY-MM-DD",
+        )?;
     }
     for r in cat.cloud.iter() {
-        let c = Checker { table: &cat.cloud, entry: r };
-        c.ensure(cat.gpus.get(&r.gpu).is_some(), "gpu", &format!("no gpu '{}' in the catalog", r.gpu))?;
+        let c = Checker {
+            table: &cat.cloud,
+            entry: r,
+        };
+        c.ensure(
+            cat.gpus.get(&r.gpu).is_some(),
+            "gpu",
+            &format!("no gpu '{}' in the catalog", r.gpu),
+        )?;
         c.range("usd_per_gpu_hour", r.usd_per_gpu_hour, 0.01, 200.0)?;
-        c.ensure(is_date(&r.date) && r.date.len() >= 7, "date", "must be YYYY-MM-DD or YYYY-MM")?;
+        c.ensure(
+            is_date(&r.date) && r.date.len() >= 7,
+            "date",
+            "must be YYYY-MM-DD or YYYY-MM",
+        )?;
     }
     for r in cat.circuits.iter() {
-        let c = Checker { table: &cat.circuits, entry: r };
-        c.ensure(r.continuous_w <= r.volts * r.amps, "continuous_w", "exceeds volts × amps")?;
+        let c = Checker {
+            table: &cat.circuits,
+            entry: r,
+        };
+        c.ensure(
+            r.continuous_w <= r.volts * r.amps,
+            "continuous_w",
+            "exceeds volts × amps",
+        )?;
     }
     let defaults = cat.electricity.iter().filter(|e| e.default).count();
     if defaults > 1 {
-        let e = cat.electricity.iter().find(|e| e.default).expect("counted above");
-        return Err(Checker { table: &cat.electricity, entry: e }.fail("default", "only one tariff may be the default"));
+        let e = cat
+            .electricity
+            .iter()
+            .find(|e| e.default)
+            .expect("counted above");
+        return Err(Checker {
+            table: &cat.electricity,
+            entry: e,
+        }
+        .fail("default", "only one tariff may be the default"));
     }
     Ok(())
 }

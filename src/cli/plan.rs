@@ -118,7 +118,9 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
         Some('T') => (&s[..s.len() - 1], 1e12),
         _ => (s.as_str(), 1.0),
     };
-    let v: f64 = num.parse().map_err(|_| format!("'{s}' is not a count (e.g. 3.5T, 300B, 1e9)"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a count (e.g. 3.5T, 300B, 1e9)"))?;
     if !(v.is_finite() && v > 0.0) {
         return Err(format!("'{s}' must be a positive count"));
     }
@@ -127,12 +129,19 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
 
 /// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
 pub fn parse_option(s: &str) -> Result<(u32, String), String> {
-    let split = s.find(['x', 'X', '×']).ok_or_else(|| format!("'{s}' is not COUNTxGPU (e.g. 4xv100-32gb)"))?;
+    let split = s
+        .find(['x', 'X', '×'])
+        .ok_or_else(|| format!("'{s}' is not COUNTxGPU (e.g. 4xv100-32gb)"))?;
     let (count, rest) = s.split_at(split);
     let gpu = rest.chars().skip(1).collect::<String>();
-    let n: u32 = count.trim().parse().map_err(|_| format!("'{count}' in '{s}' is not a GPU count"))?;
+    let n: u32 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{count}' in '{s}' is not a GPU count"))?;
     if n == 0 || gpu.trim().is_empty() {
-        return Err(format!("'{s}' needs a positive count and a GPU, e.g. 4xv100-32gb"));
+        return Err(format!(
+            "'{s}' needs a positive count and a GPU, e.g. 4xv100-32gb"
+        ));
     }
     Ok((n, gpu.trim().to_owned()))
 }
@@ -145,7 +154,13 @@ impl PlanOptions {
         if let Some(p) = self.precision {
             req.weights = p;
         }
-        req.kv = self.kv_precision.unwrap_or(if req.weights == WeightFormat::Fp32 { KvFormat::Fp32 } else { KvFormat::Bf16 });
+        req.kv = self
+            .kv_precision
+            .unwrap_or(if req.weights == WeightFormat::Fp32 {
+                KvFormat::Fp32
+            } else {
+                KvFormat::Bf16
+            });
         req.batch = self.batch;
         if let Some(r) = self.recompute {
             req.recompute = r;
@@ -187,8 +202,14 @@ mod tests {
         assert_eq!(parse_count("1e9").unwrap(), 1e9);
         assert!(parse_count("-5").is_err());
         assert!(parse_count("lots").is_err());
-        assert_eq!(parse_option("4xv100-32gb").unwrap(), (4, "v100-32gb".into()));
-        assert_eq!(parse_option("8×a100-80gb").unwrap(), (8, "a100-80gb".into()));
+        assert_eq!(
+            parse_option("4xv100-32gb").unwrap(),
+            (4, "v100-32gb".into())
+        );
+        assert_eq!(
+            parse_option("8×a100-80gb").unwrap(),
+            (8, "a100-80gb".into())
+        );
         assert!(parse_option("0xh100").is_err());
         assert!(parse_option("h100").is_err());
     }

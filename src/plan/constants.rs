@@ -8,7 +8,20 @@ pub struct Assumption {
     pub name: &'static str,
     pub value: f64,
     pub unit: &'static str,
+    #[serde(serialize_with = "trimmed")]
     pub why: &'static str,
+}
+
+/// Doc comments start with a space; the text shown to users does not.
+fn trimmed<S: serde::Serializer>(why: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(why.trim())
+}
+
+impl Assumption {
+    /// The reason, without the doc comment's leading space.
+    pub fn reason(&self) -> &'static str {
+        self.why.trim()
+    }
 }
 
 macro_rules! constants {

@@ -34,7 +34,15 @@ pub struct Cost {
     pub usd_per_token_per_s: Option<f64>,
 }
 
-pub(super) fn cost(cat: &Catalog, gpu: &Gpu, req: &PlanRequest, build: &Build, gpus: u32, speed: Option<&Speed>, usd_per_kwh: f64) -> Cost {
+pub(super) fn cost(
+    cat: &Catalog,
+    gpu: &Gpu,
+    req: &PlanRequest,
+    build: &Build,
+    gpus: u32,
+    speed: Option<&Speed>,
+    usd_per_kwh: f64,
+) -> Cost {
     let nodes = build.nodes as f64;
     let power_load_w = build.node.wall_load_w * nodes;
     let power_idle_w = build.node.wall_idle_w * nodes;
@@ -65,6 +73,8 @@ pub(super) fn cost(cat: &Catalog, gpu: &Gpu, req: &PlanRequest, build: &Build, g
         electricity_usd_per_month,
         cloud,
         break_even_months,
-        usd_per_token_per_s: speed.filter(|s| s.decode_batch_tokens_per_s > 0.0 && build.total_usd > 0.0).map(|s| build.total_usd / s.decode_batch_tokens_per_s),
+        usd_per_token_per_s: speed
+            .filter(|s| s.decode_batch_tokens_per_s > 0.0 && build.total_usd > 0.0)
+            .map(|s| build.total_usd / s.decode_batch_tokens_per_s),
     }
 }

@@ -90,7 +90,12 @@ impl WeightFormat {
     /// Storage cost of this format.
     pub fn info(self) -> FormatInfo {
         let half = 16.0;
-        let f = |linear_bits: f64, embedding_bits: f64, why| FormatInfo { linear_bits, embedding_bits, other_bits: half, why };
+        let f = |linear_bits: f64, embedding_bits: f64, why| FormatInfo {
+            linear_bits,
+            embedding_bits,
+            other_bits: half,
+            why,
+        };
         match self {
             WeightFormat::Fp32 => FormatInfo { linear_bits: 32.0, embedding_bits: 32.0, other_bits: 32.0, why: "4 bytes per weight" },
             WeightFormat::Bf16 | WeightFormat::Fp16 => f(half, half, "2 bytes per weight"),
@@ -141,7 +146,14 @@ impl WeightFormat {
 
     /// Whether this is a 4-bit or lower weight-only format.
     pub fn is_weight_only_quant(self) -> bool {
-        !matches!(self, WeightFormat::Fp32 | WeightFormat::Bf16 | WeightFormat::Fp16 | WeightFormat::Fp8 | WeightFormat::Int8)
+        !matches!(
+            self,
+            WeightFormat::Fp32
+                | WeightFormat::Bf16
+                | WeightFormat::Fp16
+                | WeightFormat::Fp8
+                | WeightFormat::Int8
+        )
     }
 }
 
@@ -195,15 +207,43 @@ mod tests {
 
     #[test]
     fn narrower_formats_never_need_more_bytes() {
-        let p = ParamCounts { embedding: 500, lm_head: 500, attention: 4000, mlp: 8000, norm: 10, total: 13010, active: 13010 };
+        let p = ParamCounts {
+            embedding: 500,
+            lm_head: 500,
+            attention: 4000,
+            mlp: 8000,
+            norm: 10,
+            total: 13010,
+            active: 13010,
+        };
         // Two chains: formats that keep embeddings 16-bit, and GGUF formats that quantize them too.
         let chains: [&[WeightFormat]; 2] = [
-            &[WeightFormat::Fp32, WeightFormat::Bf16, WeightFormat::Fp8, WeightFormat::Int8, WeightFormat::Nf4, WeightFormat::Gptq, WeightFormat::Nf4Dq],
-            &[WeightFormat::Q8_0, WeightFormat::Q6K, WeightFormat::Q5KM, WeightFormat::Q4KM, WeightFormat::Q3KM, WeightFormat::Q2K],
+            &[
+                WeightFormat::Fp32,
+                WeightFormat::Bf16,
+                WeightFormat::Fp8,
+                WeightFormat::Int8,
+                WeightFormat::Nf4,
+                WeightFormat::Gptq,
+                WeightFormat::Nf4Dq,
+            ],
+            &[
+                WeightFormat::Q8_0,
+                WeightFormat::Q6K,
+                WeightFormat::Q5KM,
+                WeightFormat::Q4KM,
+                WeightFormat::Q3KM,
+                WeightFormat::Q2K,
+            ],
         ];
         for chain in chains {
             for w in chain.windows(2) {
-                assert!(w[0].weight_bytes(&p) >= w[1].weight_bytes(&p), "{:?} < {:?}", w[0], w[1]);
+                assert!(
+                    w[0].weight_bytes(&p) >= w[1].weight_bytes(&p),
+                    "{:?} < {:?}",
+                    w[0],
+                    w[1]
+                );
             }
         }
     }

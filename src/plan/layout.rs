@@ -41,7 +41,10 @@ impl Layout {
         }
         let mut s = parts.join(" × ");
         if self.nodes > 1 {
-            s.push_str(&format!(" ({} nodes of {})", self.nodes, self.gpus_per_node));
+            s.push_str(&format!(
+                " ({} nodes of {})",
+                self.nodes, self.gpus_per_node
+            ));
         }
         s
     }
@@ -80,7 +83,13 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
         if !req.is_training() {
             // One TP group per node, one pipeline stage per node.
             if tp == per_node && rest == nodes && nodes <= layers {
-                out.push(Layout { tp, pp: nodes, dp: 1, nodes, gpus_per_node: per_node });
+                out.push(Layout {
+                    tp,
+                    pp: nodes,
+                    dp: 1,
+                    nodes,
+                    gpus_per_node: per_node,
+                });
             }
             continue;
         }
@@ -88,7 +97,13 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
             if pp > 1 && req.zero_stage >= 2 {
                 continue;
             }
-            out.push(Layout { tp, pp, dp: rest / pp, nodes, gpus_per_node: per_node });
+            out.push(Layout {
+                tp,
+                pp,
+                dp: rest / pp,
+                nodes,
+                gpus_per_node: per_node,
+            });
         }
     }
     out
@@ -115,7 +130,11 @@ pub fn best_with(
 pub fn gpu_counts(model: &Model, req: &PlanRequest, node_size: u32) -> Vec<u32> {
     let node_size = node_size.max(1);
     let mut counts: Vec<u32> = if req.is_training() {
-        (0..32).map(|i| 1u32 << i).take_while(|&n| n < node_size).chain([node_size]).collect()
+        (0..32)
+            .map(|i| 1u32 << i)
+            .take_while(|&n| n < node_size)
+            .chain([node_size])
+            .collect()
     } else {
         legal_tp(model, node_size)
     };

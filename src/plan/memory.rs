@@ -69,8 +69,15 @@ pub fn lora_params(model: &Model, rank: u64) -> u64 {
 /// Largest single weight tensor (ZeRO-3 gathers whole tensors).
 fn largest_tensor(model: &Model, p: &ParamCounts) -> f64 {
     let h = model.hidden_size;
-    let mlp_width = model.moe_intermediate_size.filter(|_| model.is_moe()).unwrap_or(model.intermediate_size);
-    let candidates = [model.vocab_size * h, mlp_width * h, model.num_attention_heads * model.head_dim() * h];
+    let mlp_width = model
+        .moe_intermediate_size
+        .filter(|_| model.is_moe())
+        .unwrap_or(model.intermediate_size);
+    let candidates = [
+        model.vocab_size * h,
+        mlp_width * h,
+        model.num_attention_heads * model.head_dim() * h,
+    ];
     let largest = candidates.into_iter().max().unwrap_or(0) as f64;
     largest.min(p.total as f64)
 }
@@ -90,7 +97,9 @@ fn cached_token_layers(model: &Model, context: u64) -> f64 {
 /// Whole-model memory figures for a request.
 pub fn model_memory(model: &Model, req: &PlanRequest) -> ModelMemory {
     let p = model.param_counts();
-    let weights_bytes = req.exact_weight_bytes.unwrap_or_else(|| req.weights.weight_bytes(&p));
+    let weights_bytes = req
+        .exact_weight_bytes
+        .unwrap_or_else(|| req.weights.weight_bytes(&p));
     let per_layer = model.kv_elements_per_token_per_layer() as f64 * req.kv.bytes();
     let trainable_params = match req.workload {
         Workload::Infer => 0.0,
@@ -98,15 +107,29 @@ pub fn model_memory(model: &Model, req: &PlanRequest) -> ModelMemory {
         Workload::Lora | Workload::Qlora => lora_params(model, req.lora_rank) as f64,
     };
     let state_per_param = c::TRAIN_WEIGHT_BYTES + req.grad_bytes + c::ADAM_STATE_BYTES;
-    let frozen = if matches!(req.workload, Workload::Train | Workload::Infer) { 0.0 } else { weights_bytes };
-    let training_state_bytes = if req.is_training() { frozen + trainable_params * state_per_param } else { 0.0 };
+    let frozen = if matches!(req.workload, Workload::Train | Workload::Infer) {
+        0.0
+    } else {
+        weights_bytes
+    };
+    let training_state_bytes = if req.is_training() {
+        frozen + trainable_params * state_per_param
+    } else {
+        0.0
+    };
     ModelMemory {
         weights_bytes,
         kv_bytes_per_token: kv_bytes_per_token(model, req),
-        kv_cache_bytes: per_layer * cached_token_layers(model, req.context_tokens) * req.batch as f64,
+        kv_cache_bytes: per_layer
+            * cached_token_layers(model, req.context_tokens)
+            * req.batch as f64,
         trainable_params,
         training_state_bytes,
-        offload_host_bytes: if req.offload_optimizer { trainable_params * c::ADAM_STATE_BYTES } else { 0.0 },
+        offload_host_bytes: if req.offload_optimizer {
+            trainable_params * c::ADAM_STATE_BYTES
+        } else {
+            0.0
+        },
     }
 }
 
@@ -131,7 +154,12 @@ fn active_mlp_width(model: &Model) -> u64 {
 /// parallelism when TP > 1 (Korthikanti et al. 2022, Table 2, generalised to any MLP width:
 /// sbh·(18 + c·I/h) with c = 4 for a two-matrix MLP and 6 for a gated one; Megatron-LM uses
 /// the same sbh(18 + 4I/h)).
-fn train_activation_per_layer(model: &Model, req: &PlanRequest, tp: f64, recompute: Recompute) -> f64 {
+fn train_activation_per_layer(
+    model: &Model,
+    req: &PlanRequest,
+    tp: f64,
+    recompute: Recompute,
+) -> f64 {
     let s = req.context_tokens as f64;
     let b = req.batch as f64;
     let h = model.hidden_size as f64;
@@ -149,17 +177,32 @@ fn train_activation_per_layer(model: &Model, req: &PlanRequest, tp: f64, recompu
 /// ZeRO-1 shards the optimizer states, ZeRO-2 also the gradients, ZeRO-3 also the weights
 /// (Rajbhandari et al. 2019); offloaded optimizer states leave the GPU.
 pub fn training_states(params: f64, req: &PlanRequest, dp: u32) -> MemoryBreakdown {
-    let shard = |zero_from: u8| if req.zero_stage >= zero_from { dp.max(1) as f64 } else { 1.0 };
+    let shard = |zero_from: u8| {
+        if req.zero_stage >= zero_from {
+            dp.max(1) as f64
+        } else {
+            1.0
+        }
+    };
     MemoryBreakdown {
         weights_bytes: params * c::TRAIN_WEIGHT_BYTES / shard(3),
         gradients_bytes: params * req.grad_bytes / shard(2),
-        optimizer_bytes: if req.offload_optimizer { 0.0 } else { params * c::ADAM_STATE_BYTES / shard(1) },
+        optimizer_bytes: if req.offload_optimizer {
+            0.0
+        } else {
+            params * c::ADAM_STATE_BYTES / shard(1)
+        },
         ..MemoryBreakdown::default()
     }
 }
 
 /// Memory one GPU needs for `req` under `layout`.
-pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_bytes: f64) -> MemoryBreakdown {
+pub fn per_gpu(
+    model: &Model,
+    req: &PlanRequest,
+    layout: &Layout,
+    gpu_memory_bytes: f64,
+) -> MemoryBreakdown {
     let p = model.param_counts();
     let mm = model_memory(model, req);
     let tp = layout.tp as f64;
@@ -168,7 +211,13 @@ pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_byt
     let layers = model.num_hidden_layers as f64;
     // The most loaded pipeline stage holds ceil(L / pp) layers.
     let stage_fraction = (layers / pp).ceil() / layers;
-    let shard = |zero_from: u8| if req.zero_stage >= zero_from && req.is_training() { dp } else { 1.0 };
+    let shard = |zero_from: u8| {
+        if req.zero_stage >= zero_from && req.is_training() {
+            dp
+        } else {
+            1.0
+        }
+    };
 
     let mut m = MemoryBreakdown::default();
     let sharded_weights = mm.weights_bytes * stage_fraction / tp;
@@ -210,7 +259,8 @@ pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_byt
             } else {
                 0.0
             };
-            let logits = (req.context_tokens * req.batch) as f64 * model.vocab_size as f64 / tp * c::LOGIT_BYTES;
+            let logits = (req.context_tokens * req.batch) as f64 * model.vocab_size as f64 / tp
+                * c::LOGIT_BYTES;
             m.activations_bytes = kept + working + logits;
             if req.zero_stage >= 3 && layout.dp > 1 {
                 m.overhead_bytes += c::ZERO3_LIVE_BYTES_PER_PARAM * largest_tensor(model, &p) / tp;
@@ -221,7 +271,12 @@ pub fn per_gpu(model: &Model, req: &PlanRequest, layout: &Layout, gpu_memory_byt
     if layout.gpus() > 1 {
         m.overhead_bytes += c::COMM_BUFFER_GIB * GIB;
     }
-    m.total_bytes = m.weights_bytes + m.kv_cache_bytes + m.activations_bytes + m.gradients_bytes + m.optimizer_bytes + m.overhead_bytes;
+    m.total_bytes = m.weights_bytes
+        + m.kv_cache_bytes
+        + m.activations_bytes
+        + m.gradients_bytes
+        + m.optimizer_bytes
+        + m.overhead_bytes;
     m.usable_bytes = gpu_memory_bytes * c::USABLE_VRAM_FRACTION;
     m.headroom_bytes = m.usable_bytes - m.total_bytes;
     m

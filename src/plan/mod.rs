@@ -111,7 +111,11 @@ pub const RULES: &[&str] = &[
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("context of {requested} tokens exceeds {model}'s maximum of {max}")]
-    ContextTooLong { model: String, requested: u64, max: u64 },
+    ContextTooLong {
+        model: String,
+        requested: u64,
+        max: u64,
+    },
     #[error("'{field}' must be at least {min}")]
     TooSmall { field: &'static str, min: String },
     #[error("'{field}' must be between 0 and 1 (got {value})")]
@@ -125,16 +129,29 @@ pub enum PlanError {
 /// Checks a request against the model before planning.
 pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
     if req.context_tokens > model.max_position_embeddings {
-        return Err(PlanError::ContextTooLong { model: model.id.clone(), requested: req.context_tokens, max: model.max_position_embeddings });
+        return Err(PlanError::ContextTooLong {
+            model: model.id.clone(),
+            requested: req.context_tokens,
+            max: model.max_position_embeddings,
+        });
     }
     if req.context_tokens == 0 {
-        return Err(PlanError::TooSmall { field: "context", min: "1".into() });
+        return Err(PlanError::TooSmall {
+            field: "context",
+            min: "1".into(),
+        });
     }
     if req.batch == 0 {
-        return Err(PlanError::TooSmall { field: "batch", min: "1".into() });
+        return Err(PlanError::TooSmall {
+            field: "batch",
+            min: "1".into(),
+        });
     }
     if req.max_nodes == 0 {
-        return Err(PlanError::TooSmall { field: "max-nodes", min: "1".into() });
+        return Err(PlanError::TooSmall {
+            field: "max-nodes",
+            min: "1".into(),
+        });
     }
     if req.zero_stage > 3 {
         return Err(PlanError::ZeroStage(req.zero_stage));
@@ -162,12 +179,16 @@ pub fn node_size(cat: &Catalog, gpu: &Gpu) -> u32 {
         .platforms
         .iter()
         .filter(|p| match gpu.form_factor {
-            crate::catalog::FormFactor::Pcie => p.kind != crate::catalog::PlatformKind::BaseboardServer,
+            crate::catalog::FormFactor::Pcie => {
+                p.kind != crate::catalog::PlatformKind::BaseboardServer
+            }
             _ => p.gpus.contains(&gpu.id),
         })
         .map(|p| p.max_gpus)
         .max();
-    from_platforms.or(gpu.fabric_max_gpus.filter(|&n| n > 2)).unwrap_or(8)
+    from_platforms
+        .or(gpu.fabric_max_gpus.filter(|&n| n > 2))
+        .unwrap_or(8)
 }
 
 /// Warnings about running this request's precision on this GPU.
@@ -184,7 +205,11 @@ fn precision_warnings(gpu: &Gpu, req: &PlanRequest) -> Vec<String> {
         out.push(why);
     }
     if gpu.vendor != crate::catalog::Vendor::Nvidia && req.weights.is_weight_only_quant() {
-        out.push(format!("{} is not an NVIDIA GPU: check that your runtime supports {} there", gpu.name, req.weights.name()));
+        out.push(format!(
+            "{} is not an NVIDIA GPU: check that your runtime supports {} there",
+            gpu.name,
+            req.weights.name()
+        ));
     }
     out
 }
@@ -218,13 +243,31 @@ fn largest(lo: u64, hi: u64, ok: impl Fn(u64) -> bool) -> Option<u64> {
 }
 
 /// Everything about one GPU type at one layout.
-fn evaluate(cat: &Catalog, model: &Model, req: &PlanRequest, gpu: &Gpu, layout: Layout, mem: MemoryBreakdown, usd_per_kwh: f64) -> GpuOption {
+fn evaluate(
+    cat: &Catalog,
+    model: &Model,
+    req: &PlanRequest,
+    gpu: &Gpu,
+    layout: Layout,
+    mem: MemoryBreakdown,
+    usd_per_kwh: f64,
+) -> GpuOption {
     let mm = memory::model_memory(model, req);
     let fits = mem.fits();
     let memory_bytes = gpu.memory_bytes();
     let fits_with = |r: &PlanRequest| memory::per_gpu(model, r, &layout, memory_bytes).fits();
-    let max_context_tokens = largest(1, model.max_position_embeddings, |ctx| fits_with(&PlanRequest { context_tokens: ctx, ..req.clone() }));
-    let max_batch = largest(1, 1 << 16, |b| fits_with(&PlanRequest { batch: b, ..req.clone() }));
+    let max_context_tokens = largest(1, model.max_position_embeddings, |ctx| {
+        fits_with(&PlanRequest {
+            context_tokens: ctx,
+            ..req.clone()
+        })
+    });
+    let max_batch = largest(1, 1 << 16, |b| {
+        fits_with(&PlanRequest {
+            batch: b,
+            ..req.clone()
+        })
+    });
     let mut option = GpuOption {
         gpu_id: gpu.id.clone(),
         gpu_name: gpu.name.clone(),
@@ -259,13 +302,19 @@ fn evaluate(cat: &Catalog, model: &Model, req: &PlanRequest, gpu: &Gpu, layout: 
             gpus_per_node: layout.gpus_per_node,
             nodes: layout.nodes,
             // A node loads the shards its GPUs serve, before any ZeRO sharding.
-            node_weight_bytes: (mm.weights_bytes / (layout.tp * layout.pp) as f64 * layout.gpus_per_node as f64).min(mm.weights_bytes),
+            node_weight_bytes: (mm.weights_bytes / (layout.tp * layout.pp) as f64
+                * layout.gpus_per_node as f64)
+                .min(mm.weights_bytes),
             model_weight_bytes: mm.weights_bytes,
             offload_host_bytes: mm.offload_host_bytes / layout.nodes as f64,
             nic_per_gpu: req.is_training(),
         },
     );
-    let dates: Vec<&str> = node.lines.iter().filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str())).collect();
+    let dates: Vec<&str> = node
+        .lines
+        .iter()
+        .filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str()))
+        .collect();
     let build = Build {
         nodes: layout.nodes,
         total_usd: node.priced_total_usd * layout.nodes as f64,
@@ -277,7 +326,15 @@ fn evaluate(cat: &Catalog, model: &Model, req: &PlanRequest, gpu: &Gpu, layout: 
     option.warnings.extend(build.node.warnings.iter().cloned());
     let speed = (!req.is_training()).then(|| speed::inference(model, req, gpu, &layout, &mm));
     option.training = speed::training(model, req, gpu, layout.gpus());
-    option.cost = Some(cost::cost(cat, gpu, req, &build, layout.gpus(), speed.as_ref(), usd_per_kwh));
+    option.cost = Some(cost::cost(
+        cat,
+        gpu,
+        req,
+        &build,
+        layout.gpus(),
+        speed.as_ref(),
+        usd_per_kwh,
+    ));
     option.speed = speed;
     option.build = Some(build);
     option
@@ -288,19 +345,37 @@ const GIB: f64 = (1u64 << 30) as f64;
 fn electricity(cat: &Catalog, req: &PlanRequest) -> (f64, String) {
     match (req.usd_per_kwh, cat.default_electricity()) {
         (Some(v), _) => (v, "--usd-per-kwh".into()),
-        (None, Some(e)) => (e.usd_per_kwh, format!("{} ({}, {})", e.name, e.date, e.source)),
+        (None, Some(e)) => (
+            e.usd_per_kwh,
+            format!("{} ({}, {})", e.name, e.date, e.source),
+        ),
         // A stated fallback keeps plans usable with an overlay that lacks tariffs.
-        (None, None) => (0.1688, "US residential average, April 2024 (EIA; no tariff in the catalog)".into()),
+        (None, None) => (
+            0.1688,
+            "US residential average, April 2024 (EIA; no tariff in the catalog)".into(),
+        ),
     }
 }
 
-fn finish(kind: &'static str, cat: &Catalog, model: &Model, req: &PlanRequest, options: Vec<GpuOption>) -> Plan {
+fn finish(
+    kind: &'static str,
+    cat: &Catalog,
+    model: &Model,
+    req: &PlanRequest,
+    options: Vec<GpuOption>,
+) -> Plan {
     let recommended = options
         .iter()
         .enumerate()
         .filter(|(_, o)| o.fits)
         .min_by(|(_, a), (_, b)| {
-            let price = |o: &GpuOption| o.build.as_ref().filter(|b| b.fully_priced || b.total_usd > 0.0).map(|b| b.total_usd).unwrap_or(f64::INFINITY);
+            let price = |o: &GpuOption| {
+                o.build
+                    .as_ref()
+                    .filter(|b| b.fully_priced || b.total_usd > 0.0)
+                    .map(|b| b.total_usd)
+                    .unwrap_or(f64::INFINITY)
+            };
             price(a).total_cmp(&price(b)).then(a.gpus.cmp(&b.gpus))
         })
         .map(|(i, _)| i);

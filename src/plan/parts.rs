@@ -56,7 +56,9 @@ pub struct NodeBuild {
     pub warnings: Vec<String>,
 }
 
-fn priced<'a, T>(items: impl Iterator<Item = (&'a T, &'a [Price])>) -> Vec<(&'a T, Option<&'a Price>)>
+fn priced<'a, T>(
+    items: impl Iterator<Item = (&'a T, &'a [Price])>,
+) -> Vec<(&'a T, Option<&'a Price>)>
 where
     T: 'a,
 {
@@ -64,7 +66,10 @@ where
 }
 
 /// Cheapest by total for `qty(entry)` units; unpriced entries come after priced ones.
-fn cheapest<'a, T>(candidates: Vec<(&'a T, Option<&'a Price>)>, qty: impl Fn(&T) -> u32) -> Option<(&'a T, Option<&'a Price>, u32)> {
+fn cheapest<'a, T>(
+    candidates: Vec<(&'a T, Option<&'a Price>)>,
+    qty: impl Fn(&T) -> u32,
+) -> Option<(&'a T, Option<&'a Price>, u32)> {
     candidates
         .into_iter()
         .map(|(e, p)| {
@@ -72,12 +77,21 @@ fn cheapest<'a, T>(candidates: Vec<(&'a T, Option<&'a Price>)>, qty: impl Fn(&T)
             (e, p, q)
         })
         .min_by(|a, b| {
-            let cost = |x: &(&T, Option<&Price>, u32)| x.1.map(|p| p.usd * x.2 as f64).unwrap_or(f64::INFINITY);
+            let cost = |x: &(&T, Option<&Price>, u32)| {
+                x.1.map(|p| p.usd * x.2 as f64).unwrap_or(f64::INFINITY)
+            };
             cost(a).total_cmp(&cost(b))
         })
 }
 
-fn line(kind: &'static str, id: &str, name: &str, quantity: u32, price: Option<&Price>, note: Option<String>) -> PartLine {
+fn line(
+    kind: &'static str,
+    id: &str,
+    name: &str,
+    quantity: u32,
+    price: Option<&Price>,
+    note: Option<String>,
+) -> PartLine {
     PartLine {
         kind,
         id: Some(id.to_owned()),
@@ -90,7 +104,15 @@ fn line(kind: &'static str, id: &str, name: &str, quantity: u32, price: Option<&
 }
 
 fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartLine {
-    PartLine { kind, id: None, name, quantity, unit_price: None, total_usd: None, note: Some(note.to_owned()) }
+    PartLine {
+        kind,
+        id: None,
+        name,
+        quantity,
+        unit_price: None,
+        total_usd: None,
+        note: Some(note.to_owned()),
+    }
 }
 
 /// Slots from the first GPU slot to the end of the last card: where `n` cards of `width`
@@ -100,12 +122,21 @@ fn slots_spanned(n: u32, spacing: u32, width: u32) -> u32 {
 }
 
 /// Picks the platform for `n` GPUs of this kind, with the reason and any fit warnings.
-fn choose_platform<'a>(cat: &'a Catalog, gpu: &Gpu, n: u32, warnings: &mut Vec<String>) -> Option<(&'a Platform, Option<&'a Price>)> {
+fn choose_platform<'a>(
+    cat: &'a Catalog,
+    gpu: &Gpu,
+    n: u32,
+    warnings: &mut Vec<String>,
+) -> Option<(&'a Platform, Option<&'a Price>)> {
     let all = priced(cat.platforms.iter().map(|p| (p, p.prices.as_slice())));
     if gpu.form_factor != FormFactor::Pcie {
         let boards: Vec<_> = all
             .into_iter()
-            .filter(|(p, _)| p.kind == PlatformKind::BaseboardServer && p.gpus.contains(&gpu.id) && p.max_gpus >= n)
+            .filter(|(p, _)| {
+                p.kind == PlatformKind::BaseboardServer
+                    && p.gpus.contains(&gpu.id)
+                    && p.max_gpus >= n
+            })
             .collect();
         if boards.is_empty() {
             warnings.push(format!("{} is a {:?} module: it needs a baseboard system, and the catalog has none listed for it", gpu.name, gpu.form_factor));
@@ -113,10 +144,20 @@ fn choose_platform<'a>(cat: &'a Catalog, gpu: &Gpu, n: u32, warnings: &mut Vec<S
         return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price));
     }
     let width = gpu.slot_width.unwrap_or(2) as u32;
-    let holds = |p: &Platform| p.max_gpus >= n && p.x16_slots >= n && p.kind != PlatformKind::BaseboardServer;
+    let holds = |p: &Platform| {
+        p.max_gpus >= n && p.x16_slots >= n && p.kind != PlatformKind::BaseboardServer
+    };
     let spacing_ok = |p: &Platform| n <= 1 || p.gpu_slot_spacing.is_some_and(|s| s >= width);
-    let servers: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p) && p.kind == PlatformKind::PcieServer).collect();
-    let boards: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p) && p.kind == PlatformKind::WorkstationBoard).collect();
+    let servers: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(p, _)| holds(p) && p.kind == PlatformKind::PcieServer)
+        .collect();
+    let boards: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(p, _)| holds(p) && p.kind == PlatformKind::WorkstationBoard)
+        .collect();
     if gpu.cooling == Cooling::Passive {
         // Passive cards rely on a server chassis pushing air through their fins.
         if servers.is_empty() {
@@ -124,7 +165,11 @@ fn choose_platform<'a>(cat: &'a Catalog, gpu: &Gpu, n: u32, warnings: &mut Vec<S
         }
         return cheapest(servers, |_| 1).map(|(p, price, _)| (p, price));
     }
-    let fitting: Vec<_> = boards.iter().copied().filter(|(p, _)| spacing_ok(p)).collect();
+    let fitting: Vec<_> = boards
+        .iter()
+        .copied()
+        .filter(|(p, _)| spacing_ok(p))
+        .collect();
     if let Some((p, price, _)) = cheapest(fitting, |_| 1) {
         return Some((p, price));
     }
@@ -163,7 +208,11 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
     let mut lines = Vec::new();
     let platform = choose_platform(cat, gpu, n, &mut warnings);
     let gpus_included = platform.is_some_and(|(p, _)| p.price_includes_gpus);
-    let gpu_price = if gpus_included { None } else { preferred_price(&gpu.prices) };
+    let gpu_price = if gpus_included {
+        None
+    } else {
+        preferred_price(&gpu.prices)
+    };
     lines.push(PartLine {
         note: gpus_included.then(|| "included in the system price".to_owned()),
         ..line("gpu", &gpu.id, &gpu.name, n, gpu_price, None)
@@ -175,7 +224,12 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
     let mut efficiency = c::DEFAULT_PSU_EFFICIENCY;
     let mut system_max_w = None;
     match platform {
-        None => lines.push(missing("platform", format!("platform for {n} × {}", gpu.name), 1, "no suitable platform in the catalog")),
+        None => lines.push(missing(
+            "platform",
+            format!("platform for {n} × {}", gpu.name),
+            1,
+            "no suitable platform in the catalog",
+        )),
         Some((p, price)) => {
             let lanes_needed = 16 * n;
             if !complete && p.cpu_pcie_lanes < lanes_needed && gpu.form_factor == FormFactor::Pcie {
@@ -184,11 +238,23 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                     p.name, p.cpu_pcie_lanes
                 ));
             }
-            lines.push(line("platform", &p.id, &p.name, 1, price, Some(format!("{:?}", p.kind).to_lowercase())));
+            lines.push(line(
+                "platform",
+                &p.id,
+                &p.name,
+                1,
+                price,
+                Some(format!("{:?}", p.kind).to_lowercase()),
+            ));
             psu_capacity = p.psu_w.unwrap_or(0.0);
             system_max_w = p.max_power_w;
             if complete {
-                lines.push(missing("cpu", "CPUs, RAM, storage, PSUs, chassis and fans".into(), 1, "included in the system"));
+                lines.push(missing(
+                    "cpu",
+                    "CPUs, RAM, storage, PSUs, chassis and fans".into(),
+                    1,
+                    "included in the system",
+                ));
             } else {
                 cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
             }
@@ -207,10 +273,26 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
 
     if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
-        let ib = cat.network.iter().filter(|x| x.kind == "infiniband").max_by(|a, b| a.gbit_per_s.total_cmp(&b.gbit_per_s));
+        let ib = cat
+            .network
+            .iter()
+            .filter(|x| x.kind == "infiniband")
+            .max_by(|a, b| a.gbit_per_s.total_cmp(&b.gbit_per_s));
         match ib {
-            Some(nic) => lines.push(line("network", &nic.id, &nic.name, nics, preferred_price(&nic.prices), Some("plus an InfiniBand switch and cables (not priced)".into()))),
-            None => lines.push(missing("network", "InfiniBand adapter".into(), nics, "no InfiniBand adapter in the catalog")),
+            Some(nic) => lines.push(line(
+                "network",
+                &nic.id,
+                &nic.name,
+                nics,
+                preferred_price(&nic.prices),
+                Some("plus an InfiniBand switch and cables (not priced)".into()),
+            )),
+            None => lines.push(missing(
+                "network",
+                "InfiniBand adapter".into(),
+                nics,
+                "no InfiniBand adapter in the catalog",
+            )),
         }
     }
 
@@ -225,12 +307,18 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         })
         .collect();
 
-    let storage = lines.iter().find(|l| l.kind == "storage").and_then(|l| l.id.as_deref()).and_then(|id| cat.storage.get(id));
+    let storage = lines
+        .iter()
+        .find(|l| l.kind == "storage")
+        .and_then(|l| l.id.as_deref())
+        .and_then(|id| cat.storage.get(id));
     let load_time_s = storage.map(|s| input.node_weight_bytes / (s.read_gb_per_s * 1e9));
     let priced_total_usd = lines.iter().filter_map(|l| l.total_usd).sum();
     let unpriced = lines
         .iter()
-        .filter(|l| l.total_usd.is_none() && l.note.as_deref().is_none_or(|n| !n.starts_with("included")))
+        .filter(|l| {
+            l.total_usd.is_none() && l.note.as_deref().is_none_or(|n| !n.starts_with("included"))
+        })
         .map(|l| l.name.clone())
         .collect();
     NodeBuild {
@@ -250,45 +338,106 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
 
 /// CPU, RAM, storage, case and cooler for a platform that does not include them. Returns the
 /// CPU power (all sockets).
-fn add_host_parts(cat: &Catalog, p: &Platform, input: &NodeInputs, lines: &mut Vec<PartLine>, warnings: &mut Vec<String>) -> f64 {
+fn add_host_parts(
+    cat: &Catalog,
+    p: &Platform,
+    input: &NodeInputs,
+    lines: &mut Vec<PartLine>,
+    warnings: &mut Vec<String>,
+) -> f64 {
     let n = input.gpus_per_node;
     let sockets = p.cpu_sockets.max(1);
     let mut cpu_tdp = 0.0;
-    let cpus = priced(cat.cpus.iter().filter(|x| x.socket == p.socket).map(|x| (x, x.prices.as_slice())));
-    let with_lanes: Vec<_> = cpus.iter().copied().filter(|(x, _)| x.pcie_lanes >= 16 * n).collect();
-    let pick = if with_lanes.is_empty() { cheapest(cpus, |_| sockets) } else { cheapest(with_lanes, |_| sockets) };
+    let cpus = priced(
+        cat.cpus
+            .iter()
+            .filter(|x| x.socket == p.socket)
+            .map(|x| (x, x.prices.as_slice())),
+    );
+    let with_lanes: Vec<_> = cpus
+        .iter()
+        .copied()
+        .filter(|(x, _)| x.pcie_lanes >= 16 * n)
+        .collect();
+    let pick = if with_lanes.is_empty() {
+        cheapest(cpus, |_| sockets)
+    } else {
+        cheapest(with_lanes, |_| sockets)
+    };
     match pick {
         Some((x, price, q)) => {
             cpu_tdp = x.tdp_w * q as f64;
             lines.push(line("cpu", &x.id, &x.name, q, price, None));
         }
-        None => lines.push(missing("cpu", format!("{} CPU", p.socket), sockets, "no CPU for this socket in the catalog")),
+        None => lines.push(missing(
+            "cpu",
+            format!("{} CPU", p.socket),
+            sockets,
+            "no CPU for this socket in the catalog",
+        )),
     }
 
     let gib = (1u64 << 30) as f64;
-    let need_gib = (input.node_weight_bytes * c::RAM_PER_WEIGHT_BYTE + input.offload_host_bytes) / gib + c::RAM_BASE_GIB;
+    let need_gib = (input.node_weight_bytes * c::RAM_PER_WEIGHT_BYTE + input.offload_host_bytes)
+        / gib
+        + c::RAM_BASE_GIB;
     let kits = priced(
         cat.ram
             .iter()
             .filter(|k| p.ram_kind.as_deref().is_none_or(|kind| k.kind == kind))
             .map(|k| (k, k.prices.as_slice())),
     );
-    match cheapest(kits, |k| (need_gib / k.capacity_gib as f64).ceil().max(1.0) as u32) {
+    match cheapest(kits, |k| {
+        (need_gib / k.capacity_gib as f64).ceil().max(1.0) as u32
+    }) {
         Some((k, price, q)) => {
             let total = q * k.capacity_gib;
             if total > p.ram_max_gib {
-                warnings.push(format!("{total} GiB of RAM exceeds the platform's {} GiB maximum", p.ram_max_gib));
+                warnings.push(format!(
+                    "{total} GiB of RAM exceeds the platform's {} GiB maximum",
+                    p.ram_max_gib
+                ));
             }
-            lines.push(line("ram", &k.id, &k.name, q, price, Some(format!("≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB base", c::RAM_BASE_GIB))));
+            lines.push(line(
+                "ram",
+                &k.id,
+                &k.name,
+                q,
+                price,
+                Some(format!(
+                    "≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB base",
+                    c::RAM_BASE_GIB
+                )),
+            ));
         }
-        None => lines.push(missing("ram", format!("{need_gib:.0} GiB RAM"), 1, "no matching RAM kit in the catalog")),
+        None => lines.push(missing(
+            "ram",
+            format!("{need_gib:.0} GiB RAM"),
+            1,
+            "no matching RAM kit in the catalog",
+        )),
     }
 
     let need_gb = input.model_weight_bytes / 1e9 * c::STORAGE_PER_WEIGHT_BYTE + c::STORAGE_BASE_GB;
     let drives = priced(cat.storage.iter().map(|s| (s, s.prices.as_slice())));
     match cheapest(drives, |s| (need_gb / s.capacity_gb).ceil().max(1.0) as u32) {
-        Some((s, price, q)) => lines.push(line("storage", &s.id, &s.name, q, price, Some(format!("≥ {need_gb:.0} GB: two copies of the weights + {:.0} GB", c::STORAGE_BASE_GB)))),
-        None => lines.push(missing("storage", format!("{need_gb:.0} GB NVMe"), 1, "no NVMe drive in the catalog")),
+        Some((s, price, q)) => lines.push(line(
+            "storage",
+            &s.id,
+            &s.name,
+            q,
+            price,
+            Some(format!(
+                "≥ {need_gb:.0} GB: two copies of the weights + {:.0} GB",
+                c::STORAGE_BASE_GB
+            )),
+        )),
+        None => lines.push(missing(
+            "storage",
+            format!("{need_gb:.0} GB NVMe"),
+            1,
+            "no NVMe drive in the catalog",
+        )),
     }
 
     if p.kind == PlatformKind::WorkstationBoard {
@@ -298,20 +447,39 @@ fn add_host_parts(cat: &Catalog, p: &Platform, input: &NodeInputs, lines: &mut V
         let cases = priced(
             cat.cases
                 .iter()
-                .filter(|x| x.board_form_factors.iter().any(|f| f == &p.form_factor) && x.expansion_slots >= slots && x.max_gpu_length_mm.is_none_or(|m| m >= length))
+                .filter(|x| {
+                    x.board_form_factors.iter().any(|f| f == &p.form_factor)
+                        && x.expansion_slots >= slots
+                        && x.max_gpu_length_mm.is_none_or(|m| m >= length)
+                })
                 .map(|x| (x, x.prices.as_slice())),
         );
         match cheapest(cases, |_| 1) {
             Some((x, price, _)) => lines.push(line("case", &x.id, &x.name, 1, price, None)),
             None => {
                 warnings.push(format!("no catalog case takes a '{}' board with {slots} expansion slots and {length:.0} mm cards: use an open frame", p.form_factor));
-                lines.push(missing("case", "open frame or server chassis".into(), 1, "no catalog case fits"));
+                lines.push(missing(
+                    "case",
+                    "open frame or server chassis".into(),
+                    1,
+                    "no catalog case fits",
+                ));
             }
         }
-        let coolers = priced(cat.coolers.iter().filter(|x| x.sockets.contains(&p.socket)).map(|x| (x, x.prices.as_slice())));
+        let coolers = priced(
+            cat.coolers
+                .iter()
+                .filter(|x| x.sockets.contains(&p.socket))
+                .map(|x| (x, x.prices.as_slice())),
+        );
         match cheapest(coolers, |_| 1) {
             Some((x, price, _)) => lines.push(line("cooler", &x.id, &x.name, 1, price, None)),
-            None => lines.push(missing("cooler", format!("{} CPU cooler", p.socket), 1, "no cooler for this socket in the catalog")),
+            None => lines.push(missing(
+                "cooler",
+                format!("{} CPU cooler", p.socket),
+                1,
+                "no cooler for this socket in the catalog",
+            )),
         }
     }
     cpu_tdp
@@ -319,16 +487,32 @@ fn add_host_parts(cat: &Catalog, p: &Platform, input: &NodeInputs, lines: &mut V
 
 /// Connectors each GPU needs, as (PCIe 8-pin, 12V-2x6/12VHPWR).
 fn connectors(gpu: &Gpu) -> (u32, u32) {
-    let count = |kinds: &[&str]| gpu.power_connectors.iter().filter(|c| kinds.contains(&c.as_str())).count() as u32;
+    let count = |kinds: &[&str]| {
+        gpu.power_connectors
+            .iter()
+            .filter(|c| kinds.contains(&c.as_str()))
+            .count() as u32
+    };
     (count(&["8-pin-pcie"]), count(&["12vhpwr", "12v-2x6"]))
 }
 
 /// PSUs for a workstation: one unit if one is large enough, else several of the largest.
 /// Returns the installed capacity and the efficiency used for wall power.
-fn add_psus(cat: &Catalog, gpu: &Gpu, n: u32, dc_load_w: f64, lines: &mut Vec<PartLine>, warnings: &mut Vec<String>) -> (f64, f64) {
+fn add_psus(
+    cat: &Catalog,
+    gpu: &Gpu,
+    n: u32,
+    dc_load_w: f64,
+    lines: &mut Vec<PartLine>,
+    warnings: &mut Vec<String>,
+) -> (f64, f64) {
     let need = dc_load_w * c::PSU_HEADROOM;
     let all = priced(cat.psus.iter().map(|x| (x, x.prices.as_slice())));
-    let single: Vec<_> = all.iter().copied().filter(|(x, _)| x.watts >= need).collect();
+    let single: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(x, _)| x.watts >= need)
+        .collect();
     let pick = cheapest(single, |_| 1).or_else(|| {
         let largest = all.iter().copied().max_by(|a, b| a.0.watts.total_cmp(&b.0.watts))?;
         let q = (need / largest.0.watts).ceil() as u32;
@@ -336,18 +520,29 @@ fn add_psus(cat: &Catalog, gpu: &Gpu, n: u32, dc_load_w: f64, lines: &mut Vec<Pa
         Some((largest.0, largest.1, q))
     });
     let Some((psu, price, q)) = pick else {
-        lines.push(missing("psu", format!("{need:.0} W PSU"), 1, "no PSU in the catalog"));
+        lines.push(missing(
+            "psu",
+            format!("{need:.0} W PSU"),
+            1,
+            "no PSU in the catalog",
+        ));
         return (0.0, c::DEFAULT_PSU_EFFICIENCY);
     };
     let (eight, twelve) = connectors(gpu);
-    for (need, have, what) in [(eight * n, psu.pcie_8pin, "PCIe 8-pin"), (twelve * n, psu.connectors_12v_2x6, "12V-2x6")] {
+    for (need, have, what) in [
+        (eight * n, psu.pcie_8pin, "PCIe 8-pin"),
+        (twelve * n, psu.connectors_12v_2x6, "12V-2x6"),
+    ] {
         match have.map(|h| h * q) {
             Some(h) if need > h => warnings.push(format!("{n} GPUs need {need} {what} connectors; the PSU set has {h}")),
             None if need > 0 => warnings.push(format!("{n} GPUs need {need} {what} connectors; the catalog does not list how many '{}' has", psu.name)),
             _ => {}
         }
     }
-    let note = format!("{dc_load_w:.0} W DC load × {} headroom = {need:.0} W", c::PSU_HEADROOM);
+    let note = format!(
+        "{dc_load_w:.0} W DC load × {} headroom = {need:.0} W",
+        c::PSU_HEADROOM
+    );
     lines.push(line("psu", &psu.id, &psu.name, q, price, Some(note)));
     (psu.watts * q as f64, psu.efficiency_at_half_load)
 }

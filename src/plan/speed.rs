@@ -42,7 +42,9 @@ pub struct TrainingTime {
 pub fn peak(gpu: &Gpu, wanted: ComputeDtype) -> (ComputeDtype, f64) {
     let fallbacks: &[ComputeDtype] = match wanted {
         ComputeDtype::Bf16 => &[ComputeDtype::Bf16, ComputeDtype::Fp16, ComputeDtype::Fp32],
-        ComputeDtype::Fp8 | ComputeDtype::Int8 | ComputeDtype::Int4 => &[wanted, ComputeDtype::Bf16, ComputeDtype::Fp16],
+        ComputeDtype::Fp8 | ComputeDtype::Int8 | ComputeDtype::Int4 => {
+            &[wanted, ComputeDtype::Bf16, ComputeDtype::Fp16]
+        }
         ComputeDtype::Tf32 => &[ComputeDtype::Tf32, ComputeDtype::Fp32],
         _ => &[wanted, ComputeDtype::Fp32],
     };
@@ -53,20 +55,29 @@ pub fn peak(gpu: &Gpu, wanted: ComputeDtype) -> (ComputeDtype, f64) {
 }
 
 /// Decode and prefill speed for an inference layout.
-pub fn inference(model: &Model, req: &PlanRequest, gpu: &Gpu, layout: &Layout, mm: &ModelMemory) -> Speed {
+pub fn inference(
+    model: &Model,
+    req: &PlanRequest,
+    gpu: &Gpu,
+    layout: &Layout,
+    mm: &ModelMemory,
+) -> Speed {
     let (dtype, tflops) = peak(gpu, req.weights.compute_dtype());
     let active = model.param_counts().active as f64;
     // Bytes one decode step reads: the active share of the weights plus every sequence's KV.
     let active_weight_bytes = mm.weights_bytes * active / model.param_counts().total.max(1) as f64;
     let step_bytes = active_weight_bytes + mm.kv_cache_bytes;
     // TP ranks read their shards in parallel; pipeline stages run one after another.
-    let bandwidth = gpu.bandwidth_bytes_per_s() * layout.tp as f64 * req.efficiencies.decode_bandwidth;
+    let bandwidth =
+        gpu.bandwidth_bytes_per_s() * layout.tp as f64 * req.efficiencies.decode_bandwidth;
     let compute = tflops * 1e12 * layout.tp as f64 * req.efficiencies.prefill_mfu;
     let step_flops = 2.0 * active * req.batch as f64;
     let step_s = (step_bytes / bandwidth).max(step_flops / compute.max(1.0));
-    let prefill_flops_per_token = 2.0 * active + 2.0 * model.num_hidden_layers as f64
-        * (model.num_attention_heads * model.head_dim()) as f64
-        * req.context_tokens as f64;
+    let prefill_flops_per_token = 2.0 * active
+        + 2.0
+            * model.num_hidden_layers as f64
+            * (model.num_attention_heads * model.head_dim()) as f64
+            * req.context_tokens as f64;
     let prefill = compute * layout.pp as f64 / prefill_flops_per_token;
     Speed {
         compute_dtype: dtype,
@@ -83,8 +94,17 @@ pub fn inference(model: &Model, req: &PlanRequest, gpu: &Gpu, layout: &Layout, m
 pub fn training(model: &Model, req: &PlanRequest, gpu: &Gpu, gpus: u32) -> Option<TrainingTime> {
     let tokens = req.train_tokens?;
     let (_, tflops) = peak(gpu, ComputeDtype::Bf16);
-    let base = if req.workload == Workload::Train { 6.0 } else { 4.0 };
-    let per = base + if req.recompute == Recompute::Full { 2.0 } else { 0.0 };
+    let base = if req.workload == Workload::Train {
+        6.0
+    } else {
+        4.0
+    };
+    let per = base
+        + if req.recompute == Recompute::Full {
+            2.0
+        } else {
+            0.0
+        };
     let flops = per * model.param_counts().active as f64 * tokens;
     let rate = tflops * 1e12 * req.efficiencies.train_mfu;
     let gpu_hours = flops / rate / 3600.0;

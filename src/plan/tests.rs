@@ -10,15 +10,24 @@ fn cat() -> &'static Catalog {
 }
 
 fn model(id: &str) -> &'static Model {
-    cat().models.get(id).unwrap_or_else(|| panic!("model {id} in catalog"))
+    cat()
+        .models
+        .get(id)
+        .unwrap_or_else(|| panic!("model {id} in catalog"))
 }
 
 fn gpu(id: &str) -> &'static Gpu {
-    cat().gpus.get(id).unwrap_or_else(|| panic!("gpu {id} in catalog"))
+    cat()
+        .gpus
+        .get(id)
+        .unwrap_or_else(|| panic!("gpu {id} in catalog"))
 }
 
 fn req(workload: Workload, weights: WeightFormat, context: u64) -> PlanRequest {
-    PlanRequest { weights, ..PlanRequest::new(workload, context) }
+    PlanRequest {
+        weights,
+        ..PlanRequest::new(workload, context)
+    }
 }
 
 fn within(value: f64, expected: f64, rel: f64) -> bool {
@@ -33,14 +42,21 @@ fn only(plan: &Plan) -> &GpuOption {
 #[test]
 fn article_fp32_weight_arithmetic() {
     for (id, gb) in [("gpt-3-175b", 700.0), ("gpt2-xl", 6.0), ("gpt-j-6b", 24.0)] {
-        let w = memory::model_memory(model(id), &req(Workload::Infer, WeightFormat::Fp32, 1024)).weights_bytes / 1e9;
+        let w = memory::model_memory(model(id), &req(Workload::Infer, WeightFormat::Fp32, 1024))
+            .weights_bytes
+            / 1e9;
         assert!(within(w, gb, 0.04), "{id}: {w:.2} GB vs ≈{gb}");
     }
 }
 
 #[test]
 fn kv_bytes_per_token_exact() {
-    for (id, bytes) in [("llama-3.1-8b", 131_072.0), ("llama-2-70b", 327_680.0), ("llama-2-7b", 524_288.0), ("falcon-180b", 163_840.0)] {
+    for (id, bytes) in [
+        ("llama-3.1-8b", 131_072.0),
+        ("llama-2-70b", 327_680.0),
+        ("llama-2-7b", 524_288.0),
+        ("falcon-180b", 163_840.0),
+    ] {
         let mm = memory::model_memory(model(id), &req(Workload::Infer, WeightFormat::Bf16, 1024));
         assert_eq!(mm.kv_bytes_per_token, bytes, "{id}");
     }
@@ -68,10 +84,18 @@ fn falcon_180b_bf16_inference_needs_8_a100_80gb() {
     assert_eq!(o.layout.unwrap().tp, 8);
     let cmp = compare(cat(), m, &r, &[(4, a100), (5, a100), (6, a100), (7, a100)]);
     assert!(!cmp.options[0].fits);
-    assert!(cmp.options[0].reason.as_ref().unwrap().contains("GiB"), "{:?}", cmp.options[0].reason);
+    assert!(
+        cmp.options[0].reason.as_ref().unwrap().contains("GiB"),
+        "{:?}",
+        cmp.options[0].reason
+    );
     for o in &cmp.options[1..] {
         assert!(!o.fits && o.layout.is_none());
-        assert!(o.reason.as_ref().unwrap().contains("not a legal layout"), "{:?}", o.reason);
+        assert!(
+            o.reason.as_ref().unwrap().contains("not a legal layout"),
+            "{:?}",
+            o.reason
+        );
     }
 }
 
@@ -101,7 +125,10 @@ fn falcon_180b_qlora_fits_two_a100_80gb_not_one() {
 #[test]
 fn falcon_180b_lora_zero3_fits_in_16_a100_80gb() {
     let m = model("falcon-180b");
-    let r = PlanRequest { zero_stage: 3, ..PlanRequest::new(Workload::Lora, 2048) };
+    let r = PlanRequest {
+        zero_stage: 3,
+        ..PlanRequest::new(Workload::Lora, 2048)
+    };
     let state = memory::model_memory(m, &r).training_state_bytes / 1e9;
     assert!((360.0..=1280.0).contains(&state), "lora state {state} GB");
     let o = only(&plan(cat(), m, &r, &[gpu("a100-sxm4-80gb")])).clone();
@@ -124,27 +151,44 @@ fn zero_paper_7_5b_table() {
     let p = 7.5e9;
     let expected = [(0, 120.0), (1, 31.4), (2, 16.6), (3, 1.9)];
     for (zero, gb) in expected {
-        let r = PlanRequest { zero_stage: zero, grad_bytes: 2.0, ..PlanRequest::new(Workload::Train, 1024) };
+        let r = PlanRequest {
+            zero_stage: zero,
+            grad_bytes: 2.0,
+            ..PlanRequest::new(Workload::Train, 1024)
+        };
         let s = memory::training_states(p, &r, 64);
         let total = (s.weights_bytes + s.gradients_bytes + s.optimizer_bytes) / 1e9;
-        assert!((total - gb).abs() < 0.05, "ZeRO-{zero}: {total:.2} GB vs {gb}");
+        assert!(
+            (total - gb).abs() < 0.05,
+            "ZeRO-{zero}: {total:.2} GB vs {gb}"
+        );
     }
 }
 
 #[test]
 fn gpt3_training_flops() {
-    let r = PlanRequest { train_tokens: Some(300e9), ..PlanRequest::new(Workload::Train, 2048) };
+    let r = PlanRequest {
+        train_tokens: Some(300e9),
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
     let t = speed::training(model("gpt-3-175b"), &r, gpu("a100-sxm4-80gb"), 1024).unwrap();
     assert!(within(t.flops, 3.14e23, 0.01), "{:e}", t.flops);
 }
 
 #[test]
 fn falcon_180b_gpu_hours_at_stated_mfu() {
-    let mut r = PlanRequest { train_tokens: Some(3.5e12), ..PlanRequest::new(Workload::Train, 2048) };
+    let mut r = PlanRequest {
+        train_tokens: Some(3.5e12),
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
     r.efficiencies.train_mfu = 0.48;
     let t = speed::training(model("falcon-180b"), &r, gpu("a100-sxm4-40gb"), 4096).unwrap();
     assert!(within(t.flops, 3.78e24, 0.015), "{:e}", t.flops);
-    assert!((6.7e6..=7.5e6).contains(&t.gpu_hours), "{} GPU-h", t.gpu_hours);
+    assert!(
+        (6.7e6..=7.5e6).contains(&t.gpu_hours),
+        "{} GPU-h",
+        t.gpu_hours
+    );
 }
 
 #[test]
@@ -160,7 +204,10 @@ fn int4_falcon_plan_has_priced_parts_power_and_circuits() {
     assert!(!build.node.circuits.is_empty());
     assert!(build.node.wall_load_w > build.node.dc_load_w * 0.99);
     for kind in ["gpu", "platform"] {
-        assert!(build.node.lines.iter().any(|l| l.kind == kind), "missing {kind}");
+        assert!(
+            build.node.lines.iter().any(|l| l.kind == kind),
+            "missing {kind}"
+        );
     }
 }
 
@@ -168,10 +215,19 @@ fn int4_falcon_plan_has_priced_parts_power_and_circuits() {
 fn compare_v100_against_a100_for_a_model_that_fits_one() {
     let m = model("llama-2-70b");
     let r = req(Workload::Infer, WeightFormat::Bf16, 4096);
-    let cmp = compare(cat(), m, &r, &[(4, gpu("v100-sxm2-32gb")), (8, gpu("a100-sxm4-80gb"))]);
+    let cmp = compare(
+        cat(),
+        m,
+        &r,
+        &[(4, gpu("v100-sxm2-32gb")), (8, gpu("a100-sxm4-80gb"))],
+    );
     assert!(!cmp.options[0].fits);
     assert!(cmp.options[1].fits);
-    assert!(cmp.options[0].warnings.iter().any(|w| w.contains("bf16")), "{:?}", cmp.options[0].warnings);
+    assert!(
+        cmp.options[0].warnings.iter().any(|w| w.contains("bf16")),
+        "{:?}",
+        cmp.options[0].warnings
+    );
     assert_eq!(cmp.recommended, Some(1));
 }
 
@@ -179,10 +235,19 @@ fn compare_v100_against_a100_for_a_model_that_fits_one() {
 fn bad_requests_are_rejected() {
     let m = model("falcon-180b");
     let too_long = PlanRequest::new(Workload::Infer, 4096);
-    assert!(matches!(check(m, &too_long), Err(PlanError::ContextTooLong { .. })));
-    let zero_batch = PlanRequest { batch: 0, ..PlanRequest::new(Workload::Infer, 1024) };
+    assert!(matches!(
+        check(m, &too_long),
+        Err(PlanError::ContextTooLong { .. })
+    ));
+    let zero_batch = PlanRequest {
+        batch: 0,
+        ..PlanRequest::new(Workload::Infer, 1024)
+    };
     assert!(check(m, &zero_batch).is_err());
-    let tokens = PlanRequest { train_tokens: Some(1e9), ..PlanRequest::new(Workload::Infer, 1024) };
+    let tokens = PlanRequest {
+        train_tokens: Some(1e9),
+        ..PlanRequest::new(Workload::Infer, 1024)
+    };
     assert_eq!(check(m, &tokens), Err(PlanError::TrainTokensForInference));
     assert!(check(m, &PlanRequest::new(Workload::Infer, 2048)).is_ok());
 }
@@ -196,7 +261,12 @@ mod properties {
     }
 
     fn workloads() -> impl Strategy<Value = Workload> {
-        prop_oneof![Just(Workload::Infer), Just(Workload::Train), Just(Workload::Lora), Just(Workload::Qlora)]
+        prop_oneof![
+            Just(Workload::Infer),
+            Just(Workload::Train),
+            Just(Workload::Lora),
+            Just(Workload::Qlora)
+        ]
     }
 
     fn total(m: &Model, r: &PlanRequest, l: &Layout) -> f64 {

@@ -20,7 +20,15 @@ fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 /// One row per option: fit, layout, memory, price, power, speed, $ per token/s, break-even.
 fn options_section(plan: &Plan) -> Section {
     let training = plan.request.workload != crate::plan::Workload::Infer;
-    let mut header = vec!["option", "fits", "layout", "GiB/GPU used", "GiB/GPU usable", "price (USD)", "load W"];
+    let mut header = vec![
+        "option",
+        "fits",
+        "layout",
+        "GiB/GPU used",
+        "GiB/GPU usable",
+        "price (USD)",
+        "load W",
+    ];
     if training {
         header.extend(["GPU-hours", "days"]);
     } else {
@@ -32,14 +40,24 @@ fn options_section(plan: &Plan) -> Section {
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            let star = if plan.recommended == Some(i) { " *" } else { "" };
+            let star = if plan.recommended == Some(i) {
+                " *"
+            } else {
+                ""
+            };
             let mut row = vec![
                 format!("{}×{}{star}", o.gpus, o.gpu_id),
                 if o.fits { "yes".into() } else { "no".into() },
                 opt(o.layout, |l| l.describe()),
                 opt(o.memory_per_gpu, |m| gib(m.total_bytes)),
                 opt(o.memory_per_gpu, |m| gib(m.usable_bytes)),
-                opt(o.build.as_ref(), |b| format!("{}{}", usd(b.total_usd), if b.fully_priced { "" } else { "+" })),
+                opt(o.build.as_ref(), |b| {
+                    format!(
+                        "{}{}",
+                        usd(b.total_usd),
+                        if b.fully_priced { "" } else { "+" }
+                    )
+                }),
                 opt(o.cost.as_ref(), |c| fmt_int(c.power_load_w)),
             ];
             if training {
@@ -48,14 +66,24 @@ fn options_section(plan: &Plan) -> Section {
             } else {
                 row.push(opt(o.speed, |s| fmt_num(s.decode_tokens_per_s)));
                 row.push(opt(o.speed, |s| fmt_num(s.decode_batch_tokens_per_s)));
-                row.push(opt(o.cost.as_ref().and_then(|c| c.usd_per_token_per_s), usd));
+                row.push(opt(
+                    o.cost.as_ref().and_then(|c| c.usd_per_token_per_s),
+                    usd,
+                ));
             }
-            row.push(opt(o.cost.as_ref().and_then(|c| c.break_even_months), fmt_num));
+            row.push(opt(
+                o.cost.as_ref().and_then(|c| c.break_even_months),
+                fmt_num,
+            ));
             row.push(o.reason.clone().unwrap_or_default());
             row
         })
         .collect();
-    Section::new("Options (* = recommended: cheapest that fits; + = lower bound, some parts unpriced)", &header, rows)
+    Section::new(
+        "Options (* = recommended: cheapest that fits; + = lower bound, some parts unpriced)",
+        &header,
+        rows,
+    )
 }
 
 fn memory_section(o: &GpuOption) -> Option<Section> {
@@ -74,7 +102,11 @@ fn memory_section(o: &GpuOption) -> Option<Section> {
     .into_iter()
     .map(|(k, v)| vec![k.to_owned(), gib(v)])
     .collect();
-    Some(Section::new(&format!("Memory per GPU ({}×{})", o.gpus, o.gpu_id), &["term", "GiB"], rows))
+    Some(Section::new(
+        &format!("Memory per GPU ({}×{})", o.gpus, o.gpu_id),
+        &["term", "GiB"],
+        rows,
+    ))
 }
 
 fn parts_section(o: &GpuOption) -> Option<Section> {
@@ -90,14 +122,23 @@ fn parts_section(o: &GpuOption) -> Option<Section> {
                 l.quantity.to_string(),
                 opt(l.unit_price.as_ref(), |p| usd(p.usd)),
                 opt(l.total_usd, usd),
-                opt(l.unit_price.as_ref(), |p| format!("{} {}", p.date, kind_name(p))),
+                opt(l.unit_price.as_ref(), |p| {
+                    format!("{} {}", p.date, kind_name(p))
+                }),
                 l.note.clone().unwrap_or_default(),
             ]
         })
         .collect();
     rows.push(vec![
         "total".into(),
-        format!("per node{}", if b.nodes > 1 { format!(" (× {} nodes = {})", b.nodes, usd(b.total_usd)) } else { String::new() }),
+        format!(
+            "per node{}",
+            if b.nodes > 1 {
+                format!(" (× {} nodes = {})", b.nodes, usd(b.total_usd))
+            } else {
+                String::new()
+            }
+        ),
         String::new(),
         String::new(),
         usd(b.node.priced_total_usd),
@@ -106,9 +147,21 @@ fn parts_section(o: &GpuOption) -> Option<Section> {
             (Some(a), _) => format!("prices {a}"),
             _ => String::new(),
         },
-        if b.fully_priced { String::new() } else { format!("unpriced: {}", b.node.unpriced.join(", ")) },
+        if b.fully_priced {
+            String::new()
+        } else {
+            format!("unpriced: {}", b.node.unpriced.join(", "))
+        },
     ]);
-    Some(Section::new(&format!("Parts per node ({} node{})", b.nodes, if b.nodes > 1 { "s" } else { "" }), &["part", "name", "qty", "unit", "total", "price date", "note"], rows))
+    Some(Section::new(
+        &format!(
+            "Parts per node ({} node{})",
+            b.nodes,
+            if b.nodes > 1 { "s" } else { "" }
+        ),
+        &["part", "name", "qty", "unit", "total", "price date", "note"],
+        rows,
+    ))
 }
 
 fn kind_name(p: &crate::catalog::Price) -> &'static str {
@@ -124,62 +177,178 @@ fn power_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
     let b = o.build.as_ref()?;
     let c = o.cost.as_ref()?;
     let mut rows = vec![
-        vec!["DC load per node".into(), format!("{} W", fmt_int(b.node.dc_load_w))],
-        vec!["PSU capacity per node".into(), if b.node.psu_capacity_w > 0.0 { format!("{} W", fmt_int(b.node.psu_capacity_w)) } else { "-".into() }],
-        vec!["wall power at load (all nodes)".into(), format!("{} W", fmt_int(c.power_load_w))],
-        vec!["wall power idle (all nodes)".into(), format!("{} W", fmt_int(c.power_idle_w))],
-        vec!["electricity".into(), format!("${:.4}/kWh — {}", c.usd_per_kwh, plan.electricity_source)],
-        vec![format!("electricity per month at {:.0} % load", plan.request.utilization * 100.0), usd(c.electricity_usd_per_month)],
+        vec![
+            "DC load per node".into(),
+            format!("{} W", fmt_int(b.node.dc_load_w)),
+        ],
+        vec![
+            "PSU capacity per node".into(),
+            if b.node.psu_capacity_w > 0.0 {
+                format!("{} W", fmt_int(b.node.psu_capacity_w))
+            } else {
+                "-".into()
+            },
+        ],
+        vec![
+            "wall power at load (all nodes)".into(),
+            format!("{} W", fmt_int(c.power_load_w)),
+        ],
+        vec![
+            "wall power idle (all nodes)".into(),
+            format!("{} W", fmt_int(c.power_idle_w)),
+        ],
+        vec![
+            "electricity".into(),
+            format!("${:.4}/kWh — {}", c.usd_per_kwh, plan.electricity_source),
+        ],
+        vec![
+            format!(
+                "electricity per month at {:.0} % load",
+                plan.request.utilization * 100.0
+            ),
+            usd(c.electricity_usd_per_month),
+        ],
     ];
     for ci in &b.node.circuits {
-        rows.push(vec![format!("circuits per node: {}", ci.name), format!("{} × {} W continuous", ci.count, fmt_int(ci.continuous_w))]);
+        rows.push(vec![
+            format!("circuits per node: {}", ci.name),
+            format!("{} × {} W continuous", ci.count, fmt_int(ci.continuous_w)),
+        ]);
     }
     if let Some(cl) = &c.cloud {
         rows.push(vec![
             "cloud equivalent".into(),
-            format!("{} {} ${}/GPU-h ({}) = {} per month", cl.provider, cl.offer, fmt_num(cl.usd_per_gpu_hour), cl.date, usd(cl.usd_per_month)),
+            format!(
+                "{} {} ${}/GPU-h ({}) = {} per month",
+                cl.provider,
+                cl.offer,
+                fmt_num(cl.usd_per_gpu_hour),
+                cl.date,
+                usd(cl.usd_per_month)
+            ),
         ]);
     }
     if let Some(m) = c.break_even_months {
-        rows.push(vec!["break-even vs cloud".into(), format!("{} months", fmt_num(m))]);
+        rows.push(vec![
+            "break-even vs cloud".into(),
+            format!("{} months", fmt_num(m)),
+        ]);
     }
     if let Some(t) = b.node.load_time_s {
-        rows.push(vec!["weight load time from NVMe".into(), format!("{} s", fmt_num(t))]);
+        rows.push(vec![
+            "weight load time from NVMe".into(),
+            format!("{} s", fmt_num(t)),
+        ]);
     }
-    Some(Section::new("Power and running cost", &["item", "value"], rows))
+    Some(Section::new(
+        "Power and running cost",
+        &["item", "value"],
+        rows,
+    ))
 }
 
 fn speed_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
     let e = &plan.request.efficiencies;
     if let Some(s) = o.speed {
         let rows = vec![
-            vec!["compute dtype / dense peak per GPU".into(), format!("{} / {} TFLOP/s", s.compute_dtype.name(), fmt_num(s.peak_tflops_per_gpu))],
-            vec![format!("decode, 1 sequence (bandwidth × {})", e.decode_bandwidth), format!("{} tokens/s", fmt_num(s.decode_tokens_per_s))],
-            vec![format!("decode, batch of {}", plan.request.batch), format!("{} tokens/s", fmt_num(s.decode_batch_tokens_per_s))],
-            vec![format!("prefill (peak × {})", e.prefill_mfu), format!("{} tokens/s", fmt_int(s.prefill_tokens_per_s))],
-            vec![format!("time to first token ({} tokens)", plan.request.context_tokens), format!("{} s", fmt_num(s.time_to_first_token_s))],
+            vec![
+                "compute dtype / dense peak per GPU".into(),
+                format!(
+                    "{} / {} TFLOP/s",
+                    s.compute_dtype.name(),
+                    fmt_num(s.peak_tflops_per_gpu)
+                ),
+            ],
+            vec![
+                format!("decode, 1 sequence (bandwidth × {})", e.decode_bandwidth),
+                format!("{} tokens/s", fmt_num(s.decode_tokens_per_s)),
+            ],
+            vec![
+                format!("decode, batch of {}", plan.request.batch),
+                format!("{} tokens/s", fmt_num(s.decode_batch_tokens_per_s)),
+            ],
+            vec![
+                format!("prefill (peak × {})", e.prefill_mfu),
+                format!("{} tokens/s", fmt_int(s.prefill_tokens_per_s)),
+            ],
+            vec![
+                format!(
+                    "time to first token ({} tokens)",
+                    plan.request.context_tokens
+                ),
+                format!("{} s", fmt_num(s.time_to_first_token_s)),
+            ],
         ];
-        return Some(Section::new("Speed (estimates)", &["metric", "value"], rows));
+        return Some(Section::new(
+            "Speed (estimates)",
+            &["metric", "value"],
+            rows,
+        ));
     }
     let t = o.training?;
     let rows = vec![
         vec!["tokens".into(), format!("{:.3e}", t.tokens)],
-        vec![format!("FLOPs ({}·N·D)", t.flops_per_param_token), format!("{:.3e}", t.flops)],
+        vec![
+            format!("FLOPs ({}·N·D)", t.flops_per_param_token),
+            format!("{:.3e}", t.flops),
+        ],
         vec![format!("GPU-hours at MFU {}", t.mfu), fmt_int(t.gpu_hours)],
-        vec![format!("wall clock on {} GPUs", o.gpus), format!("{} days", fmt_num(t.wall_clock_days))],
+        vec![
+            format!("wall clock on {} GPUs", o.gpus),
+            format!("{} days", fmt_num(t.wall_clock_days)),
+        ],
     ];
-    Some(Section::new("Training time (estimates)", &["metric", "value"], rows))
+    Some(Section::new(
+        "Training time (estimates)",
+        &["metric", "value"],
+        rows,
+    ))
 }
 
 fn summary_section(plan: &Plan) -> Section {
     let r = &plan.request;
     let mm = &plan.model_memory;
     let mut rows = vec![
-        vec!["model".into(), format!("{} ({:.2} B params{})", plan.model.name, plan.model.params as f64 / 1e9, if plan.model.active_params != plan.model.params { format!(", {:.2} B active", plan.model.active_params as f64 / 1e9) } else { String::new() })],
-        vec!["workload".into(), format!("{:?}", r.workload).to_lowercase()],
-        vec!["weights".into(), format!("{} — {}", r.weights.name(), plan.weight_format.why)],
-        vec!["weight memory".into(), format!("{} GiB ({:.1} GB)", gib(mm.weights_bytes), mm.weights_bytes / 1e9)],
-        vec!["KV cache".into(), format!("{} bytes/token ({}), {} GiB for {} tokens × batch {}", fmt_int(mm.kv_bytes_per_token), r.kv.name(), gib(mm.kv_cache_bytes), fmt_int(r.context_tokens as f64), r.batch)],
+        vec![
+            "model".into(),
+            format!(
+                "{} ({:.2} B params{})",
+                plan.model.name,
+                plan.model.params as f64 / 1e9,
+                if plan.model.active_params != plan.model.params {
+                    format!(", {:.2} B active", plan.model.active_params as f64 / 1e9)
+                } else {
+                    String::new()
+                }
+            ),
+        ],
+        vec![
+            "workload".into(),
+            format!("{:?}", r.workload).to_lowercase(),
+        ],
+        vec![
+            "weights".into(),
+            format!("{} — {}", r.weights.name(), plan.weight_format.why),
+        ],
+        vec![
+            "weight memory".into(),
+            format!(
+                "{} GiB ({:.1} GB)",
+                gib(mm.weights_bytes),
+                mm.weights_bytes / 1e9
+            ),
+        ],
+        vec![
+            "KV cache".into(),
+            format!(
+                "{} bytes/token ({}), {} GiB for {} tokens × batch {}",
+                fmt_int(mm.kv_bytes_per_token),
+                r.kv.name(),
+                gib(mm.kv_cache_bytes),
+                fmt_int(r.context_tokens as f64),
+                r.batch
+            ),
+        ],
     ];
     if r.workload != crate::plan::Workload::Infer {
         rows.push(vec![
@@ -203,9 +372,19 @@ fn assumptions_section(plan: &Plan) -> Section {
     let rows = plan
         .assumptions
         .iter()
-        .map(|a| vec![a.name.to_owned(), format!("{} {}", fmt_num(a.value), a.unit), a.why.to_owned()])
+        .map(|a| {
+            vec![
+                a.name.to_owned(),
+                format!("{} {}", fmt_num(a.value), a.unit),
+                a.reason().to_owned(),
+            ]
+        })
         .collect();
-    Section::new("Assumptions (named constants)", &["name", "value", "why"], rows)
+    Section::new(
+        "Assumptions (named constants)",
+        &["name", "value", "why"],
+        rows,
+    )
 }
 
 /// All sections of a plan, in reading order.
@@ -217,21 +396,46 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
         out.extend(power_section(plan, o));
         out.extend(speed_section(plan, o));
         if !o.warnings.is_empty() {
-            out.push(Section::new("Warnings", &["warning"], o.warnings.iter().map(|w| vec![w.clone()]).collect()));
+            out.push(Section::new(
+                "Warnings",
+                &["warning"],
+                o.warnings.iter().map(|w| vec![w.clone()]).collect(),
+            ));
         }
     }
-    out.push(Section::new("Rules", &["rule"], plan.rules.iter().map(|r| vec![r.to_string()]).collect()));
+    out.push(Section::new(
+        "Rules",
+        &["rule"],
+        plan.rules.iter().map(|r| vec![r.to_string()]).collect(),
+    ));
     out.push(assumptions_section(plan));
     out
 }
 
 /// The plan as terminal tables.
 pub fn to_text(plan: &Plan) -> String {
-    sections(plan).iter().map(Section::to_terminal).collect::<Vec<_>>().join("\n")
+    sections(plan)
+        .iter()
+        .map(Section::to_terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The plan as Markdown.
 pub fn to_markdown(plan: &Plan) -> String {
-    let title = format!("# {} plan: {}\n\n", if plan.kind == "comparison" { "Comparison" } else { "Rig" }, plan.model.name);
-    title + &sections(plan).iter().map(Section::to_markdown).collect::<Vec<_>>().join("\n")
+    let title = format!(
+        "# {} plan: {}\n\n",
+        if plan.kind == "comparison" {
+            "Comparison"
+        } else {
+            "Rig"
+        },
+        plan.model.name
+    );
+    title
+        + &sections(plan)
+            .iter()
+            .map(Section::to_markdown)
+            .collect::<Vec<_>>()
+            .join("\n")
 }

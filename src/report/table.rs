@@ -39,7 +39,13 @@ pub fn fmt_num(v: f64) -> String {
     if v.abs() >= 1000.0 {
         return fmt_int(v);
     }
-    let decimals = if v.abs() >= 100.0 { 0 } else if v.abs() >= 10.0 { 1 } else { 2 };
+    let decimals = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
     let s = format!("{v:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -75,7 +81,11 @@ pub struct Section {
 
 impl Section {
     pub fn new(title: &str, header: &[&str], rows: Vec<Vec<String>>) -> Section {
-        Section { title: title.to_owned(), header: header.iter().map(|h| h.to_string()).collect(), rows }
+        Section {
+            title: title.to_owned(),
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows,
+        }
     }
 
     pub fn to_terminal(&self) -> String {
@@ -89,9 +99,21 @@ impl Section {
 
     pub fn to_markdown(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        let mut out = format!("## {}\n\n| {} |\n|{}\n", self.title, self.header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "), " --- |".repeat(self.header.len()));
+        let mut out = format!(
+            "## {}\n\n| {} |\n|{}\n",
+            self.title,
+            self.header
+                .iter()
+                .map(|h| esc(h))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            " --- |".repeat(self.header.len())
+        );
         for row in &self.rows {
-            out.push_str(&format!("| {} |\n", row.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")));
+            out.push_str(&format!(
+                "| {} |\n",
+                row.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
+            ));
         }
         out
     }

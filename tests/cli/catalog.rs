@@ -2,7 +2,13 @@ use crate::util::llmrig;
 use predicates::prelude::*;
 
 fn json_len(args: &[&str]) -> usize {
-    let out = llmrig().args(args).assert().success().get_output().stdout.clone();
+    let out = llmrig()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     v.as_array().unwrap().len()
 }
@@ -16,21 +22,57 @@ fn catalogs_list_at_least_25_entries_each() {
 #[test]
 fn seed_models_and_gpus_resolve_by_alias() {
     for m in [
-        "gpt2-xl", "gpt-neo-2.7b", "gpt-j-6b", "gpt-3-175b", "falcon-7b", "falcon-40b", "falcon-180b", "llama-2-7b",
-        "llama-2-13b", "llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "mistral-7b", "mixtral-8x7b",
-        "mixtral-8x22b", "qwen2.5-7b", "qwen2.5-72b", "deepseek-v3", "gemma-2-9b", "gemma-2-27b", "phi-3-mini",
+        "gpt2-xl",
+        "gpt-neo-2.7b",
+        "gpt-j-6b",
+        "gpt-3-175b",
+        "falcon-7b",
+        "falcon-40b",
+        "falcon-180b",
+        "llama-2-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "llama-3.1-405b",
+        "mistral-7b",
+        "mixtral-8x7b",
+        "mixtral-8x22b",
+        "qwen2.5-7b",
+        "qwen2.5-72b",
+        "deepseek-v3",
+        "gemma-2-9b",
+        "gemma-2-27b",
+        "phi-3-mini",
     ] {
-        llmrig().args(["models", "show", m, "--json"]).assert().success();
+        llmrig()
+            .args(["models", "show", m, "--json"])
+            .assert()
+            .success();
     }
-    llmrig().args(["gpus", "show", "h100"]).assert().success().stdout(predicate::str::contains("h100-sxm5-80gb"));
+    llmrig()
+        .args(["gpus", "show", "h100"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("h100-sxm5-80gb"));
 }
 
 #[test]
 fn every_entry_has_a_source_and_every_price_a_date() {
-    let out = llmrig().args(["gpus", "--json"]).assert().success().get_output().stdout.clone();
+    let out = llmrig()
+        .args(["gpus", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let gpus: serde_json::Value = serde_json::from_slice(&out).unwrap();
     for g in gpus.as_array().unwrap() {
-        assert!(g["source"].as_str().unwrap().starts_with("http"), "{}", g["id"]);
+        assert!(
+            g["source"].as_str().unwrap().starts_with("http"),
+            "{}",
+            g["id"]
+        );
         for p in g["prices"].as_array().into_iter().flatten() {
             assert!(p["date"].as_str().unwrap().len() >= 7, "{}", g["id"]);
         }
@@ -58,13 +100,23 @@ fn broken_overlay_names_file_and_field_and_exits_2() {
 #[test]
 fn overlay_replaces_an_embedded_price() {
     let dir = tempfile::tempdir().unwrap();
-    let embedded = llmrig().args(["gpus", "show", "rtx-4090"]).assert().success().get_output().stdout.clone();
+    let embedded = llmrig()
+        .args(["gpus", "show", "rtx-4090"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let mut text = String::from_utf8(embedded).unwrap();
     // `show` prints the entry under [gpu]; turn it into an overlay entry with our own price.
     let start = text.find("[gpu]").unwrap();
     text = text[start..].replacen("[gpu]", "[[gpu]]", 1);
     let text = text.replace("[[gpu.prices]]", "[[gpu.prices_old]]");
-    let text: String = text.lines().take_while(|l| !l.starts_with("[[gpu.prices_old]]")).collect::<Vec<_>>().join("\n");
+    let text: String = text
+        .lines()
+        .take_while(|l| !l.starts_with("[[gpu.prices_old]]"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let overlay = format!("{text}\n[[gpu.prices]]\nusd = 1234\nkind = \"street-new\"\ndate = \"2026-11\"\nsource = \"https://example.org/my-quote\"\n");
     std::fs::write(dir.path().join("mine.toml"), overlay).unwrap();
     llmrig()
@@ -79,11 +131,23 @@ fn overlay_replaces_an_embedded_price() {
 
 #[test]
 fn unknown_ids_suggest_near_names() {
-    llmrig().args(["models", "show", "lama-2-70b"]).assert().code(2).stderr(predicate::str::contains("did you mean"));
-    llmrig().args(["parts", "gadgets"]).assert().code(2).stderr(predicate::str::contains("unknown part kind"));
+    llmrig()
+        .args(["models", "show", "lama-2-70b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean"));
+    llmrig()
+        .args(["parts", "gadgets"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown part kind"));
 }
 
 #[test]
 fn completions_are_generated() {
-    llmrig().args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("llmrig"));
+    llmrig()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("llmrig"));
 }

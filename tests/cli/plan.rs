@@ -18,7 +18,16 @@ fn falcon_180b_int4_prints_parts_price_power_and_circuits() {
 #[test]
 fn plan_json_is_the_documented_schema() {
     let out = llmrig()
-        .args(["plan", "--model", "falcon-180b", "--precision", "int4", "--gpu", "a100-sxm4-40gb", "--json"])
+        .args([
+            "plan",
+            "--model",
+            "falcon-180b",
+            "--precision",
+            "int4",
+            "--gpu",
+            "a100-sxm4-40gb",
+            "--json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -36,12 +45,20 @@ fn plan_json_is_the_documented_schema() {
 #[test]
 fn compare_shows_which_rig_fits_and_why() {
     llmrig()
-        .args(["compare", "--model", "llama-2-70b", "--option", "4xv100-sxm2-32gb", "--option", "8xa100-sxm4-80gb"])
+        .args([
+            "compare",
+            "--model",
+            "llama-2-70b",
+            "--option",
+            "4xv100-sxm2-32gb",
+            "--option",
+            "8xa100-sxm4-80gb",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("4×v100-sxm2-32gb"))
         .stdout(predicate::str::contains("8×a100-sxm4-80gb *"))
-        .stdout(predicate::str::contains("GiB usable"));
+        .stdout(predicate::str::contains("GiB is usable"));
 }
 
 #[test]
@@ -49,18 +66,35 @@ fn saved_plan_is_written_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");
     llmrig()
-        .args(["plan", "-m", "llama-3.1-8b", "--gpu", "rtx-4090", "--quiet", "--out"])
+        .args([
+            "plan",
+            "-m",
+            "llama-3.1-8b",
+            "--gpu",
+            "rtx-4090",
+            "--quiet",
+            "--out",
+        ])
         .arg(&path)
         .assert()
         .success();
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(v["model"]["id"], "llama-3.1-8b");
 }
 
 #[test]
 fn markdown_format() {
     llmrig()
-        .args(["plan", "-m", "llama-3.1-8b", "--gpu", "rtx-4090", "--format", "markdown"])
+        .args([
+            "plan",
+            "-m",
+            "llama-3.1-8b",
+            "--gpu",
+            "rtx-4090",
+            "--format",
+            "markdown",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("# Rig plan"))
@@ -70,7 +104,15 @@ fn markdown_format() {
 #[test]
 fn does_not_fit_anywhere_exits_1_with_the_reason() {
     llmrig()
-        .args(["plan", "-m", "falcon-180b", "--gpu", "t4", "--max-nodes", "1"])
+        .args([
+            "plan",
+            "-m",
+            "falcon-180b",
+            "--gpu",
+            "t4",
+            "--max-nodes",
+            "1",
+        ])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("does not fit"));
@@ -80,22 +122,53 @@ fn does_not_fit_anywhere_exits_1_with_the_reason() {
 fn bad_requests_exit_2_with_one_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["plan", "-m", "falcon-181b"], "did you mean 'falcon-180b'"),
-        (&["plan", "-m", "falcon-180b", "--context", "100000"], "exceeds"),
+        (
+            &["plan", "-m", "falcon-180b", "--context", "100000"],
+            "exceeds",
+        ),
         (&["plan", "-m", "falcon-180b", "--batch", "-3"], "-3"),
-        (&["plan", "-m", "falcon-180b", "--train-tokens", "1T"], "training workloads"),
-        (&["plan", "-m", "falcon-180b", "--gpu", "h10x"], "did you mean"),
-        (&["compare", "-m", "falcon-180b", "--option", "0xh100"], "positive count"),
-        (&["plan", "-m", "falcon-180b", "--utilization", "1.5"], "between 0 and 1"),
+        (
+            &["plan", "-m", "falcon-180b", "--train-tokens", "1T"],
+            "training workloads",
+        ),
+        (
+            &["plan", "-m", "falcon-180b", "--gpu", "h10x"],
+            "did you mean",
+        ),
+        (
+            &["compare", "-m", "falcon-180b", "--option", "0xh100"],
+            "positive count",
+        ),
+        (
+            &["plan", "-m", "falcon-180b", "--utilization", "1.5"],
+            "between 0 and 1",
+        ),
     ];
     for (args, needle) in cases {
-        llmrig().args(*args).assert().code(2).stderr(predicate::str::contains(*needle));
+        llmrig()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*needle));
     }
 }
 
 #[test]
 fn training_plan_reports_gpu_hours() {
     llmrig()
-        .args(["plan", "-m", "falcon-180b", "-w", "train", "--gpu", "a100-sxm4-40gb", "--train-tokens", "3.5T", "--mfu", "0.48"])
+        .args([
+            "plan",
+            "-m",
+            "falcon-180b",
+            "-w",
+            "train",
+            "--gpu",
+            "a100-sxm4-40gb",
+            "--train-tokens",
+            "3.5T",
+            "--mfu",
+            "0.48",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("GPU-hours at MFU 0.48"));
