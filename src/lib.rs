@@ -10,5 +10,6 @@
 pub mod catalog;
 pub mod app;
 pub mod cli;
+pub mod import;
 pub mod output;
 pub mod report;
