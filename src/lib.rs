@@ -11,6 +11,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod fsutil;
+pub mod import;
 pub mod output;
 pub mod plan;
 pub mod report;

@@ -1,7 +1,117 @@
-//! `llmrig import` (placeholder until the import work lands).
+//! `llmrig import PATH`: the architecture and exact weight bytes of a model on disk.
 use super::{Context, ExitStatus};
+use crate::import::{import, ImportedModel};
+use crate::report::table::{fmt_int, fmt_num, new_table};
 use std::path::Path;
 
-pub fn run(_ctx: &Context, _path: &Path) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("model import is not in this build yet")
+pub fn run(ctx: &Context, path: &Path) -> anyhow::Result<ExitStatus> {
+    let imported = import(path)?;
+    if ctx.json {
+        let mut value = serde_json::to_value(&imported)?;
+        if let (Some(m), Some(obj)) = (&imported.model, value.as_object_mut()) {
+            obj.insert(
+                "computed_params".into(),
+                serde_json::to_value(m.param_counts())?,
+            );
+        }
+        ctx.printer.json(&value)?;
+    } else {
+        ctx.printer.out(&render(&imported));
+        for note in &imported.notes {
+            ctx.printer.note(&format!("note: {note}"));
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Two tables: the architecture and weight totals, then bytes per dtype.
+fn render(imp: &ImportedModel) -> String {
+    let mut t = new_table(&["field", "value"]);
+    if let Some(m) = &imp.model {
+        let c = m.param_counts();
+        let mut rows = vec![
+            ("id", m.id.clone()),
+            ("architecture", m.architecture.clone()),
+            ("layers", m.num_hidden_layers.to_string()),
+            ("hidden", m.hidden_size.to_string()),
+            (
+                "heads / kv heads",
+                format!("{}/{}", m.num_attention_heads, m.num_key_value_heads),
+            ),
+            ("head dim", m.head_dim().to_string()),
+            ("intermediate", m.intermediate_size.to_string()),
+            ("vocab", m.vocab_size.to_string()),
+            ("context", fmt_int(m.max_position_embeddings as f64)),
+            ("tied embeddings", m.tie_word_embeddings.to_string()),
+            ("computed params", fmt_int(c.total as f64)),
+            ("params published", fmt_int(m.params_published as f64)),
+        ];
+        if m.is_moe() {
+            rows.push((
+                "experts (per token)",
+                format!(
+                    "{} ({})",
+                    m.num_local_experts.unwrap_or(0),
+                    m.num_experts_per_tok.unwrap_or(0)
+                ),
+            ));
+            rows.push(("computed active params", fmt_int(c.active as f64)));
+        }
+        if let Some(w) = m.sliding_window {
+            rows.push((
+                "sliding window",
+                format!("{w} on {} layers", m.sliding_layers()),
+            ));
+        }
+        for (k, v) in rows {
+            t.add_row(vec![k.to_owned(), v]);
+        }
+    }
+    if let Some(w) = &imp.weights {
+        let format = serde_json::to_value(w.format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut rows = vec![
+            ("format", format),
+            ("files", w.files.len().to_string()),
+            ("tensors", fmt_int(w.tensors as f64)),
+            ("params in files", fmt_int(w.params as f64)),
+            (
+                "weight bytes",
+                format!(
+                    "{} ({} GiB)",
+                    fmt_int(w.bytes as f64),
+                    fmt_num(w.bytes as f64 / (1u64 << 30) as f64)
+                ),
+            ),
+            ("bits per weight", format!("{:.3}", w.bits_per_weight)),
+        ];
+        if let Some(ft) = &w.gguf_file_type {
+            rows.push(("gguf file type", ft.clone()));
+        }
+        for (k, v) in rows {
+            t.add_row(vec![k.to_owned(), v]);
+        }
+    }
+    let mut out = t.to_string();
+    if let Some(w) = imp.weights.as_ref().filter(|w| !w.by_dtype.is_empty()) {
+        let mut d = new_table(&["dtype", "params", "bytes", "share of bytes"]);
+        for (dtype, b) in &w.by_dtype {
+            let share = if w.bytes == 0 {
+                0.0
+            } else {
+                100.0 * b.bytes as f64 / w.bytes as f64
+            };
+            d.add_row(vec![
+                dtype.clone(),
+                fmt_int(b.params as f64),
+                fmt_int(b.bytes as f64),
+                format!("{share:.1} %"),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&d.to_string());
+    }
+    out
 }

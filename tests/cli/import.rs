@@ -1,0 +1,139 @@
+//! `llmrig import`: a real model directory written here, JSON and table output, exit codes.
+use assert_cmd::Command;
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+use std::io::Write;
+use std::path::Path;
+
+/// A safetensors file of zeroed tensors: (name, dtype, shape, bytes per element).
+fn write_safetensors(path: &Path, tensors: &[(&str, &str, &[u64], u64)]) {
+    let mut header = serde_json::Map::new();
+    let mut offset = 0;
+    for (name, dtype, shape, size) in tensors {
+        let bytes = shape.iter().product::<u64>() * size;
+        header.insert((*name).into(), serde_json::json!({ "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + bytes] }));
+        offset += bytes;
+    }
+    let json = serde_json::to_vec(&header).unwrap();
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(&(json.len() as u64).to_le_bytes()).unwrap();
+    f.write_all(&json).unwrap();
+    f.write_all(&vec![0u8; offset as usize]).unwrap();
+}
+
+/// A one-layer GPT-2-shaped model (hidden 8, 2 heads, MLP 32, vocab 10, 16 positions).
+fn tiny_gpt2(dir: &Path) {
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "n_positions": 16, "vocab_size": 10}"#,
+    )
+    .unwrap();
+    write_safetensors(
+        &dir.join("model.safetensors"),
+        &[
+            ("wte.weight", "F32", &[10, 8], 4),
+            ("wpe.weight", "F32", &[16, 8], 4),
+            ("h.0.ln_1.weight", "F32", &[8], 4),
+            ("h.0.ln_1.bias", "F32", &[8], 4),
+            ("h.0.attn.c_attn.weight", "F16", &[8, 24], 2),
+            ("h.0.attn.c_attn.bias", "F32", &[24], 4),
+            ("h.0.attn.c_proj.weight", "F16", &[8, 8], 2),
+            ("h.0.attn.c_proj.bias", "F32", &[8], 4),
+            ("h.0.ln_2.weight", "F32", &[8], 4),
+            ("h.0.ln_2.bias", "F32", &[8], 4),
+            ("h.0.mlp.c_fc.weight", "F16", &[8, 32], 2),
+            ("h.0.mlp.c_fc.bias", "F32", &[32], 4),
+            ("h.0.mlp.c_proj.weight", "F16", &[32, 8], 2),
+            ("h.0.mlp.c_proj.bias", "F32", &[8], 4),
+            ("ln_f.weight", "F32", &[8], 4),
+            ("ln_f.bias", "F32", &[8], 4),
+        ],
+    );
+}
+
+fn llmrig() -> Command {
+    Command::cargo_bin("llmrig").unwrap()
+}
+
+#[test]
+fn import_dir_json() {
+    let dir = tempfile::Builder::new()
+        .prefix("tiny-gpt2-")
+        .tempdir()
+        .unwrap();
+    tiny_gpt2(dir.path());
+    let out = llmrig()
+        .arg("import")
+        .arg(dir.path())
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    // F16: 192 + 64 + 256 + 256 = 768 elements; F32: 80 + 128 + 6 × 8 + 24 + 8 + 32 + 8 = 328.
+    assert_eq!(v["weights"]["params"], 1096);
+    assert_eq!(v["weights"]["by_dtype"]["F16"]["bytes"], 1536);
+    assert_eq!(v["weights"]["by_dtype"]["F32"]["bytes"], 1312);
+    assert_eq!(v["weights"]["bytes"], 2848);
+    assert_eq!(v["weights"]["format"], "safetensors");
+    assert_eq!(v["model"]["params_published"], 1096);
+    assert_eq!(
+        v["computed_params"]["total"], 1096,
+        "GPT-2 formula matches the file"
+    );
+    assert!(v["model"]["id"].as_str().unwrap().starts_with("tiny-gpt2-"));
+}
+
+#[test]
+fn import_dir_table() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_gpt2(dir.path());
+    llmrig()
+        .arg("import")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(
+            contains("weight bytes")
+                .and(contains("2,848"))
+                .and(contains("computed params")),
+        )
+        .stdout(contains("F16").and(contains("1,536")));
+}
+
+#[test]
+fn import_errors_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    let mut f = std::fs::File::create(&bad).unwrap();
+    f.write_all(&(1u64 << 63).to_le_bytes()).unwrap();
+    let out = llmrig()
+        .arg("import")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("bad.safetensors")
+            && stderr.contains("header length"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = llmrig()
+        .arg("import")
+        .arg(dir.path().join("missing"))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("missing"), "{stderr}");
+}
