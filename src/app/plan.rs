@@ -5,9 +5,23 @@ use crate::cli::{CompareArgs, PlanArgs, PlanFormat, PlanOptions};
 use crate::plan::{self, Plan};
 use anyhow::Context as _;
 
-/// The model named on the command line and the exact weight bytes its files give, if any.
-fn resolve_model(cat: &Catalog, name: &str) -> anyhow::Result<(Model, Option<f64>)> {
-    Ok((cat.models.resolve(name)?.clone(), None))
+/// The model named on the command line and the exact weight bytes its files give, if any:
+/// an existing path is imported (config.json, model directory, safetensors or GGUF), anything
+/// else is a catalog id or alias.
+fn resolve_model(ctx: &Context, cat: &Catalog, name: &str) -> anyhow::Result<(Model, Option<f64>)> {
+    let path = std::path::Path::new(name);
+    if !path.exists() {
+        return Ok((cat.models.resolve(name)?.clone(), None));
+    }
+    let imported = crate::import::import(path)?;
+    for note in &imported.notes {
+        ctx.printer.note(&format!("note: {note}"));
+    }
+    let exact = imported.weights.as_ref().map(|w| w.bytes as f64);
+    let model = imported.model.ok_or_else(|| {
+        anyhow::anyhow!("'{}' holds weights but no architecture: point --model at a directory with config.json", path.display())
+    })?;
+    Ok((model, exact))
 }
 
 fn request(
@@ -59,7 +73,7 @@ fn status(plan: &Plan) -> ExitStatus {
 
 pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    let (model, exact) = resolve_model(&cat, &args.options.model)?;
+    let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
     let req = request(&args.options, &model, exact)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
@@ -83,7 +97,7 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
 pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    let (model, exact) = resolve_model(&cat, &args.options.model)?;
+    let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
     let req = request(&args.options, &model, exact)?;
     let options: Vec<(u32, &Gpu)> = args
         .options_list

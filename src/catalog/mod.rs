@@ -285,7 +285,11 @@ fn add_all<T: Entry>(
         let entry: T = serde_path_to_error::deserialize(item).map_err(|e| {
             let path = e.path().to_string();
             let message = e.into_inner().message().to_owned();
-            let message = if path == "." || message.contains('`') { message } else { format!("field '{path}': {message}") };
+            let message = if path == "." || message.contains('`') {
+                message
+            } else {
+                format!("field '{path}': {message}")
+            };
             entry_err(index, id.clone(), message)
         })?;
         table.insert(entry, file, overlay)?;

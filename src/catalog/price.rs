@@ -32,15 +32,13 @@ pub struct Price {
     pub note: Option<String>,
 }
 
-/// Picks the price a buyer of new hardware would pay: the newest new price, else the newest used one.
+/// Picks the price a buyer would pay today: the newest price, and at equal dates a new price
+/// over a used one (a discontinued card's newest price is often a used one).
 pub fn preferred(prices: &[Price]) -> Option<&Price> {
-    let rank = |p: &Price| match p.kind {
-        PriceKind::StreetNew | PriceKind::LaunchMsrp | PriceKind::Estimate => 1,
-        PriceKind::Used => 0,
-    };
+    let new = |p: &Price| p.kind != PriceKind::Used;
     prices
         .iter()
-        .max_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.date.cmp(&b.date)))
+        .max_by(|a, b| a.date.cmp(&b.date).then_with(|| new(a).cmp(&new(b))))
 }
 
 #[cfg(test)]
@@ -58,13 +56,18 @@ mod tests {
     }
 
     #[test]
-    fn preferred_takes_newest_new_price_over_used() {
+    fn preferred_takes_the_newest_price_and_new_over_used_on_ties() {
         let prices = [
             price(1499.0, PriceKind::LaunchMsrp, "2020-09"),
             price(700.0, PriceKind::Used, "2026-05"),
             price(1299.0, PriceKind::StreetNew, "2022-01"),
         ];
-        assert_eq!(preferred(&prices).unwrap().usd, 1299.0);
+        assert_eq!(preferred(&prices).unwrap().usd, 700.0);
+        let tie = [
+            price(1550.0, PriceKind::Used, "2026-05"),
+            price(1900.0, PriceKind::StreetNew, "2026-05"),
+        ];
+        assert_eq!(preferred(&tie).unwrap().usd, 1900.0);
         assert!(preferred(&[]).is_none());
         assert_eq!(preferred(&prices[1..2]).unwrap().usd, 700.0);
     }

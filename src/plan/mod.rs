@@ -88,7 +88,8 @@ pub struct Plan {
     pub weight_format: FormatInfo,
     pub model_memory: ModelMemory,
     pub options: Vec<GpuOption>,
-    /// Index into `options` of the cheapest fitting one.
+    /// Index into `options` of the cheapest fitting one whose GPU cost is known (options with
+    /// unpriced GPUs come last).
     pub recommended: Option<usize>,
     /// Electricity price used, USD per kWh, and where it comes from.
     pub usd_per_kwh: f64,
@@ -369,14 +370,16 @@ fn finish(
         .enumerate()
         .filter(|(_, o)| o.fits)
         .min_by(|(_, a), (_, b)| {
-            let price = |o: &GpuOption| {
-                o.build
-                    .as_ref()
-                    .filter(|b| b.fully_priced || b.total_usd > 0.0)
-                    .map(|b| b.total_usd)
-                    .unwrap_or(f64::INFINITY)
+            // Builds whose GPU cost is unknown cannot be called cheap: they rank last.
+            let key = |o: &GpuOption| match &o.build {
+                Some(b) if b.node.gpu_cost_known => (0, b.total_usd),
+                Some(b) => (1, b.total_usd),
+                None => (2, f64::INFINITY),
             };
-            price(a).total_cmp(&price(b)).then(a.gpus.cmp(&b.gpus))
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0)
+                .then(ka.1.total_cmp(&kb.1))
+                .then(a.gpus.cmp(&b.gpus))
         })
         .map(|(i, _)| i);
     let (usd_per_kwh, electricity_source) = electricity(cat, req);

@@ -37,6 +37,8 @@ pub struct CircuitNeed {
 pub struct NodeBuild {
     pub gpus_per_node: u32,
     pub lines: Vec<PartLine>,
+    /// Whether the GPUs' cost is known (priced, or included in a priced system).
+    pub gpu_cost_known: bool,
     /// Sum of priced lines for one node.
     pub priced_total_usd: f64,
     /// Lines without a known price.
@@ -144,28 +146,20 @@ fn choose_platform<'a>(
         return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price));
     }
     let width = gpu.slot_width.unwrap_or(2) as u32;
+    // Passive cards rely on a server chassis pushing air through their fins.
+    let passive = gpu.cooling == Cooling::Passive;
     let holds = |p: &Platform| {
-        p.max_gpus >= n && p.x16_slots >= n && p.kind != PlatformKind::BaseboardServer
+        p.max_gpus >= n
+            && p.x16_slots >= n
+            && match p.kind {
+                PlatformKind::PcieServer => true,
+                PlatformKind::WorkstationBoard => !passive,
+                PlatformKind::BaseboardServer => false,
+            }
     };
     let spacing_ok = |p: &Platform| n <= 1 || p.gpu_slot_spacing.is_some_and(|s| s >= width);
-    let servers: Vec<_> = all
-        .iter()
-        .copied()
-        .filter(|(p, _)| holds(p) && p.kind == PlatformKind::PcieServer)
-        .collect();
-    let boards: Vec<_> = all
-        .iter()
-        .copied()
-        .filter(|(p, _)| holds(p) && p.kind == PlatformKind::WorkstationBoard)
-        .collect();
-    if gpu.cooling == Cooling::Passive {
-        // Passive cards rely on a server chassis pushing air through their fins.
-        if servers.is_empty() {
-            warnings.push(format!("{} is passively cooled and needs a GPU server chassis; none in the catalog holds {n}", gpu.name));
-        }
-        return cheapest(servers, |_| 1).map(|(p, price, _)| (p, price));
-    }
-    let fitting: Vec<_> = boards
+    let holding: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p)).collect();
+    let fitting: Vec<_> = holding
         .iter()
         .copied()
         .filter(|(p, _)| spacing_ok(p))
@@ -173,10 +167,18 @@ fn choose_platform<'a>(
     if let Some((p, price, _)) = cheapest(fitting, |_| 1) {
         return Some((p, price));
     }
-    if let Some((p, price, _)) = cheapest(servers, |_| 1) {
-        return Some((p, price));
-    }
-    let (p, price, _) = cheapest(boards, |_| 1)?;
+    let Some((p, price, _)) = cheapest(holding, |_| 1) else {
+        let need = if passive {
+            "a GPU server chassis (passively cooled cards)"
+        } else {
+            "a board or server"
+        };
+        warnings.push(format!(
+            "{n} × {} need {need}; none in the catalog holds {n}",
+            gpu.name
+        ));
+        return None;
+    };
     warnings.push(format!(
         "{n} × {width}-slot cards on '{}' ({}-slot spacing) do not fit side by side: use PCIe risers and an open frame, blower-style or water-cooled cards",
         p.name,
@@ -208,14 +210,25 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
     let mut lines = Vec::new();
     let platform = choose_platform(cat, gpu, n, &mut warnings);
     let gpus_included = platform.is_some_and(|(p, _)| p.price_includes_gpus);
+    // A system sold with its GPUs ships all of them, whatever the layout uses.
+    let installed = platform
+        .filter(|_| gpus_included)
+        .map(|(p, _)| p.max_gpus.max(n))
+        .unwrap_or(n);
     let gpu_price = if gpus_included {
         None
     } else {
         preferred_price(&gpu.prices)
     };
+    let note = gpus_included.then(|| match installed > n {
+        true => format!(
+            "included in the system price; the system ships {installed}, the layout uses {n}"
+        ),
+        false => "included in the system price".to_owned(),
+    });
     lines.push(PartLine {
-        note: gpus_included.then(|| "included in the system price".to_owned()),
-        ..line("gpu", &gpu.id, &gpu.name, n, gpu_price, None)
+        note,
+        ..line("gpu", &gpu.id, &gpu.name, installed, gpu_price, None)
     });
 
     let complete = platform.is_some_and(|(p, _)| p.complete_system);
@@ -244,7 +257,7 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                 &p.name,
                 1,
                 price,
-                Some(format!("{:?}", p.kind).to_lowercase()),
+                Some(p.kind.describe().to_owned()),
             ));
             psu_capacity = p.psu_w.unwrap_or(0.0);
             system_max_w = p.max_power_w;
@@ -261,7 +274,8 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         }
     }
 
-    let gpu_w = gpu.tdp_w * n as f64;
+    // GPUs the layout leaves unused still idle in the system.
+    let gpu_w = gpu.tdp_w * (n as f64 + (installed - n) as f64 * c::GPU_IDLE_FRACTION);
     let dc_load_w = gpu_w + cpu_tdp + c::SYSTEM_BASE_W;
     if !complete && platform.is_some_and(|(p, _)| p.kind == PlatformKind::WorkstationBoard) {
         let (cap, eff) = add_psus(cat, gpu, n, dc_load_w, &mut lines, &mut warnings);
@@ -321,8 +335,11 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         })
         .map(|l| l.name.clone())
         .collect();
+    let gpu_cost_known = gpu_price.is_some()
+        || (gpus_included && platform.is_some_and(|(_, price)| price.is_some()));
     NodeBuild {
         gpus_per_node: n,
+        gpu_cost_known,
         lines,
         priced_total_usd,
         unpriced,

@@ -52,11 +52,11 @@ fn options_section(plan: &Plan) -> Section {
                 opt(o.memory_per_gpu, |m| gib(m.total_bytes)),
                 opt(o.memory_per_gpu, |m| gib(m.usable_bytes)),
                 opt(o.build.as_ref(), |b| {
-                    format!(
-                        "{}{}",
-                        usd(b.total_usd),
-                        if b.fully_priced { "" } else { "+" }
-                    )
+                    match (b.total_usd > 0.0, b.fully_priced) {
+                        (false, _) => "unpriced".into(),
+                        (true, true) => usd(b.total_usd),
+                        (true, false) => format!("{}+", usd(b.total_usd)),
+                    }
                 }),
                 opt(o.cost.as_ref(), |c| fmt_int(c.power_load_w)),
             ];
@@ -80,7 +80,7 @@ fn options_section(plan: &Plan) -> Section {
         })
         .collect();
     Section::new(
-        "Options (* = recommended: cheapest that fits; + = lower bound, some parts unpriced)",
+        "Options (* = recommended: cheapest fit with known GPU cost; + = lower bound, some parts unpriced)",
         &header,
         rows,
     )

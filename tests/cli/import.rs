@@ -137,3 +137,22 @@ fn import_errors_exit_2_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("missing"), "{stderr}");
 }
+
+#[test]
+fn plan_uses_exact_weight_bytes_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_gpt2(dir.path());
+    let out = llmrig()
+        .arg("plan")
+        .arg("--model")
+        .arg(dir.path())
+        .args(["--gpu", "rtx-4090", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["model_memory"]["weights_bytes"], 2848.0);
+    assert_eq!(v["options"][0]["fits"], true);
+}
