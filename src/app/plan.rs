@@ -19,7 +19,10 @@ fn resolve_model(ctx: &Context, cat: &Catalog, name: &str) -> anyhow::Result<(Mo
     }
     let exact = imported.weights.as_ref().map(|w| w.bytes as f64);
     let model = imported.model.ok_or_else(|| {
-        anyhow::anyhow!("'{}' holds weights but no architecture: point --model at a directory with config.json", path.display())
+        anyhow::anyhow!(
+            "'{}' holds weights but no architecture: point --model at a directory with config.json",
+            path.display()
+        )
     })?;
     Ok((model, exact))
 }

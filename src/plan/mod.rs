@@ -163,7 +163,13 @@ pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
         ("mfu", req.efficiencies.train_mfu),
         ("utilization", req.utilization),
     ] {
-        if !(value > 0.0 && value <= 1.0) && !(field == "utilization" && value == 0.0) {
+        // An idle rig (utilization 0) is a valid question; zero efficiency is not.
+        let lowest_ok = if field == "utilization" {
+            0.0
+        } else {
+            f64::MIN_POSITIVE
+        };
+        if !(lowest_ok..=1.0).contains(&value) {
             return Err(PlanError::NotAFraction { field, value });
         }
     }
