@@ -395,13 +395,21 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
         out.extend(parts_section(o));
         out.extend(power_section(plan, o));
         out.extend(speed_section(plan, o));
-        if !o.warnings.is_empty() {
-            out.push(Section::new(
-                "Warnings",
-                &["warning"],
-                o.warnings.iter().map(|w| vec![w.clone()]).collect(),
-            ));
-        }
+    }
+    // A comparison warns about every option; a plan about the one it recommends.
+    let warned: Vec<Vec<String>> = plan
+        .options
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| plan.kind == "comparison" || plan.recommended == Some(*i))
+        .flat_map(|(_, o)| {
+            o.warnings
+                .iter()
+                .map(move |w| vec![format!("{}×{}", o.gpus, o.gpu_id), w.clone()])
+        })
+        .collect();
+    if !warned.is_empty() {
+        out.push(Section::new("Warnings", &["option", "warning"], warned));
     }
     out.push(Section::new(
         "Rules",
