@@ -76,6 +76,34 @@ pub struct GpuOption {
     pub warnings: Vec<String>,
 }
 
+impl GpuOption {
+    /// An option that does not fit, with the layout that came closest, if any.
+    fn unfit(
+        gpu: &Gpu,
+        req: &PlanRequest,
+        gpus: u32,
+        closest: Option<(Layout, MemoryBreakdown)>,
+        reason: String,
+    ) -> GpuOption {
+        GpuOption {
+            gpu_id: gpu.id.clone(),
+            gpu_name: gpu.name.clone(),
+            gpus,
+            fits: false,
+            reason: Some(reason),
+            layout: closest.map(|(l, _)| l),
+            memory_per_gpu: closest.map(|(_, m)| m),
+            max_context_tokens: None,
+            max_batch: None,
+            build: None,
+            cost: None,
+            speed: None,
+            training: None,
+            warnings: precision_warnings(gpu, req),
+        }
+    }
+}
+
 /// A plan (`plan`) or a side-by-side comparison (`compare`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -275,33 +303,29 @@ fn evaluate(
             ..req.clone()
         })
     });
-    let mut option = GpuOption {
-        gpu_id: gpu.id.clone(),
-        gpu_name: gpu.name.clone(),
-        gpus: layout.gpus(),
-        fits,
-        reason: None,
-        layout: Some(layout),
-        memory_per_gpu: Some(mem),
-        max_context_tokens,
-        max_batch,
-        build: None,
-        cost: None,
-        speed: None,
-        training: None,
-        warnings: precision_warnings(gpu, req),
-    };
     if !fits {
-        option.reason = Some(format!(
+        let reason = format!(
             "needs {:.1} GiB per GPU on {} but {:.1} GiB is usable ({:.0} % of {} GiB)",
             mem.total_bytes / GIB,
             layout.describe(),
             mem.usable_bytes / GIB,
             constants::USABLE_VRAM_FRACTION * 100.0,
             gpu.memory_gib
-        ));
-        return option;
+        );
+        // The longest context that would fit this layout tells the user what to trim.
+        return GpuOption {
+            max_context_tokens,
+            max_batch,
+            ..GpuOption::unfit(gpu, req, layout.gpus(), Some((layout, mem)), reason)
+        };
     }
+    let mut option = GpuOption {
+        fits: true,
+        reason: None,
+        max_context_tokens,
+        max_batch,
+        ..GpuOption::unfit(gpu, req, layout.gpus(), Some((layout, mem)), String::new())
+    };
     let node = parts::node(
         cat,
         &parts::NodeInputs {
@@ -417,23 +441,7 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
             match layout::smallest_fit(model, req, node, gpu.memory_bytes()) {
                 Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, usd_per_kwh),
                 Err(closest) => {
-                    let mut o = GpuOption {
-                        gpu_id: gpu.id.clone(),
-                        gpu_name: gpu.name.clone(),
-                        gpus: closest.map(|(l, _)| l.gpus()).unwrap_or(0),
-                        fits: false,
-                        reason: None,
-                        layout: closest.map(|(l, _)| l),
-                        memory_per_gpu: closest.map(|(_, m)| m),
-                        max_context_tokens: None,
-                        max_batch: None,
-                        build: None,
-                        cost: None,
-                        speed: None,
-                        training: None,
-                        warnings: precision_warnings(gpu, req),
-                    };
-                    o.reason = Some(match closest {
+                    let reason = match closest {
                         Some((l, m)) => format!(
                             "does not fit in up to {} nodes of {node}: the largest layout, {}, needs {:.1} GiB per GPU of {:.1} usable",
                             req.max_nodes,
@@ -442,8 +450,9 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
                             m.usable_bytes / GIB
                         ),
                         None => format!("no legal layout: {} attention heads admit no tensor-parallel degree up to {node}", model.num_attention_heads),
-                    });
-                    o
+                    };
+                    let n = closest.map(|(l, _)| l.gpus()).unwrap_or(0);
+                    GpuOption::unfit(gpu, req, n, closest, reason)
                 }
             }
         })
@@ -460,22 +469,7 @@ pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32,
             let node = node_size(cat, gpu);
             match layout::best_with(model, req, n, node, gpu.memory_bytes()) {
                 Some((l, mem)) => evaluate(cat, model, req, gpu, l, mem, usd_per_kwh),
-                None => GpuOption {
-                    gpu_id: gpu.id.clone(),
-                    gpu_name: gpu.name.clone(),
-                    gpus: n,
-                    fits: false,
-                    reason: Some(illegal_reason(model, req, n, node)),
-                    layout: None,
-                    memory_per_gpu: None,
-                    max_context_tokens: None,
-                    max_batch: None,
-                    build: None,
-                    cost: None,
-                    speed: None,
-                    training: None,
-                    warnings: precision_warnings(gpu, req),
-                },
+                None => GpuOption::unfit(gpu, req, n, None, illegal_reason(model, req, n, node)),
             }
         })
         .collect();
