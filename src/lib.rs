@@ -8,6 +8,7 @@
 //! - [`report`]: tables and charts comparing plans and probe runs.
 
 pub mod catalog;
+pub mod probe;
 pub mod app;
 pub mod cli;
 pub mod output;

@@ -1,1 +1,2 @@
-
+//! CLI integration tests: one test binary, one module per command.
+mod probe;
