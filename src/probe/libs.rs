@@ -65,8 +65,8 @@ impl CudaLib {
     fn disables(self) -> &'static str {
         match self {
             CudaLib::Driver => "no GPU phase can run (install the NVIDIA driver)",
-            CudaLib::Cublas => "GEMM and burn-in phases are skipped",
-            CudaLib::CublasLt => "FP8 and INT8 GEMM are skipped",
+            CudaLib::Cublas => "not needed by the probe itself (GEMM runs through cuBLASLt)",
+            CudaLib::CublasLt => "GEMM and burn-in phases are skipped (pip install nvidia-cublas)",
             CudaLib::Nvrtc => "attention, memory-kernel and decode phases are skipped (pip install nvidia-cuda-nvrtc)",
         }
     }

@@ -412,8 +412,9 @@ pub fn run(
                             params,
                         }
                     });
+                    let peak = entry.as_ref().map(|g| g.memory_bandwidth_gb_per_s);
                     rec.phase(kind, &device, 2, sampled, || {
-                        dev.decode(&ctx, target.as_ref())
+                        dev.decode(&ctx, target.as_ref(), peak)
                     })?;
                 }
                 PhaseKind::BurnIn => {
@@ -429,8 +430,11 @@ pub fn run(
                             format!("temperature reached {temp:.0} °C (limit {limit:.0} °C)")
                         })
                     };
+                    let peak = entry
+                        .as_ref()
+                        .and_then(|g| catalog_match::peak_tflops(g, "bf16"));
                     rec.phase(kind, &device, duration.as_secs().max(1), sampled, || {
-                        dev.burn_in(&ctx, duration, &hot)
+                        dev.burn_in(&ctx, duration, &hot, peak)
                     })?;
                     let stopped_hot = rec
                         .run

@@ -115,3 +115,38 @@ fn bad_arguments_are_usage_errors() {
         .stderr(predicate::str::contains("no-such-model-xyz"));
     assert!(!out.exists());
 }
+
+/// The GPU path end to end: with `LLMRIG_REQUIRE_GPU=1` (set by scripts/gpu-check.sh) every GPU
+/// phase must run and every correctness check must pass; without it the test says it skipped.
+#[test]
+fn gpu_phases_pass_their_checks_when_a_gpu_is_required() {
+    if std::env::var("LLMRIG_REQUIRE_GPU").as_deref() != Ok("1") {
+        println!("skipped: set LLMRIG_REQUIRE_GPU=1 on a GPU machine to run the GPU phases");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.json");
+    let mut cmd = Command::cargo_bin("llmrig").unwrap();
+    cmd.args([
+        "probe",
+        "--cpu-size",
+        "small",
+        "--skip",
+        "cpu-gemm,cpu-stream",
+        "--out",
+    ])
+    .arg(&out);
+    cmd.assert().success();
+    let run = read(&out);
+    let phases = run["phases"].as_array().unwrap();
+    for kind in ["gemm", "attention", "memory", "pcie", "decode"] {
+        let phase = phases
+            .iter()
+            .find(|p| p["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} phase"));
+        assert_eq!(phase["status"], "ok", "{kind}: {}", phase["note"]);
+        for m in phase["results"].as_array().unwrap() {
+            assert_ne!(m["check_passed"], false, "{kind} {}: {m}", m["label"]);
+        }
+    }
+}
