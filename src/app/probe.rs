@@ -134,15 +134,18 @@ pub fn run(ctx: &Context, args: ProbeArgs) -> anyhow::Result<ExitStatus> {
     }
     if run.interrupted {
         ctx.printer
-            .note("interrupted: the phases that finished are saved");
+            .note("interrupted: the phases that finished are saved (exit status 1)");
     }
     ctx.printer
         .note(&format!("saved {}", result.path.display()));
-    Ok(if args.check && runner::check_failed(run) {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Success
-    })
+    // An interrupted run is incomplete, and `--check` found a problem: both answer "no".
+    Ok(
+        if run.interrupted || (args.check && runner::check_failed(run)) {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        },
+    )
 }
 
 /// One row per measurement: the median time, the rate and its share of the catalog peak.

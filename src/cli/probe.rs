@@ -56,8 +56,8 @@ pub struct ProbeArgs {
     /// Leave out these phases; repeat or separate with commas.
     #[arg(long, value_name = "PHASE", value_delimiter = ',')]
     pub skip: Vec<ProbePhase>,
-    /// Telemetry sampling interval in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    /// Telemetry sampling interval in milliseconds (10 to 100, i.e. at least 10 Hz).
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=100))]
     pub sample_interval_ms: u64,
     /// CPU problem sizes (tests use `small`).
     #[arg(long, value_enum, default_value_t = CpuSizeArg::Auto, hide = true)]

@@ -162,14 +162,13 @@ pub fn run(size: CpuSize, mode: Mode, cancel: &Cancel, obs: &dyn Observer) -> Ou
         "gemm crate, {threads} rayon threads; 16 sampled outputs checked against f64"
     ));
     results.push(m);
+    if cancel.is_cancelled() {
+        return Outcome::cancelled(results);
+    }
     let note = (size == CpuSize::Small)
         .then(|| "small test size: not a meaningful measurement".to_owned());
     Outcome {
-        status: if cancel.is_cancelled() {
-            PhaseStatus::Partial
-        } else {
-            PhaseStatus::Ok
-        },
+        status: PhaseStatus::Ok,
         note,
         results,
     }

@@ -163,13 +163,11 @@ pub fn run(
             rayon::current_num_threads()
         ),
     };
-    let status = if cancel.is_cancelled() {
-        PhaseStatus::Partial
-    } else {
-        PhaseStatus::Ok
-    };
+    if cancel.is_cancelled() {
+        return Outcome::cancelled(results);
+    }
     Outcome {
-        status,
+        status: PhaseStatus::Ok,
         note: Some(note),
         results,
     }

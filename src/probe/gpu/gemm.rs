@@ -212,6 +212,12 @@ impl Drop for Plan<'_> {
     }
 }
 
+/// Whether cuBLASLt can be used: found by `libs` and loadable by cudarc (which panics otherwise).
+fn cublaslt_present(dev: &Dev) -> bool {
+    // SAFETY: only tries to open the library by the names cudarc would use.
+    dev.libs.cublaslt && unsafe { cudarc::cublaslt::sys::is_culib_present() }
+}
+
 /// Runs the small check shape once and compares it with the f64 reference.
 fn check(dev: &Dev, lt: &Lt, dtype: GemmDtype) -> Result<Measurement, String> {
     let (m, n, k) = CHECK_SHAPE;
@@ -348,7 +354,7 @@ pub fn shapes(mode: Mode, dtype: GemmDtype) -> Vec<((usize, usize, usize), Strin
 
 /// The GEMM phase: a check and a sweep per supported dtype.
 pub fn phase(dev: &Dev, ctx: &PhaseCtx, peak: &dyn Fn(&str) -> Option<f64>) -> Outcome {
-    if !dev.libs.cublaslt {
+    if !cublaslt_present(dev) {
         return Outcome::skipped("libcublasLt not found (see libraries)");
     }
     let lt = match Lt::new(dev) {
@@ -431,7 +437,7 @@ pub fn burn_in(
     hot: &dyn Fn() -> Option<String>,
     peak: Option<f64>,
 ) -> Outcome {
-    if !dev.libs.cublaslt {
+    if !cublaslt_present(dev) {
         return Outcome::skipped("libcublasLt not found (see libraries)");
     }
     let dtype = if dev.supports(GemmDtype::Bf16.min_compute_capability()) {
