@@ -14,4 +14,5 @@ pub mod fsutil;
 pub mod import;
 pub mod output;
 pub mod plan;
+pub mod probe;
 pub mod report;

@@ -2,4 +2,5 @@
 mod catalog;
 mod import;
 mod plan;
+mod probe;
 mod util;

@@ -1,0 +1,686 @@
+//! The probe's result document: one JSON file per run, written after every phase.
+//!
+//! This is a contract read by the report module and by the planner's "plan vs probe" view, so the
+//! names are stable and every numeric field carries its unit in its name (`_s`, `_w`, `_c`,
+//! `_mhz`, `_bytes`, `_gb_per_s`, `tflops`, `_pct`, `_j`). Unknown or unmeasured values are left
+//! out (`None`), never zero. Bump [`SCHEMA_VERSION`] on any change that renames, removes or
+//! re-means a field; adding an optional field does not need a bump.
+//!
+//! Conventions:
+//! - TFLOP/s and GB/s are decimal (10^12 FLOP/s, 10^9 bytes/s).
+//! - Times are seconds; `t_s` and `started_at_s` count from the run's `started_at`.
+//! - Rates from repeated timings use the median time (`tflops`, `gb_per_s`); `best_*` use the
+//!   fastest repetition.
+use serde::{Deserialize, Serialize};
+
+/// Value of [`ProbeRun::kind`].
+pub const SCHEMA_KIND: &str = "probe-run";
+/// Version of this schema; see the module docs for when it changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One probe run: inventory, settings, measured phases, telemetry and findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRun {
+    /// Always `"probe-run"`.
+    pub kind: String,
+    /// See [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The program that wrote the file.
+    pub tool: Tool,
+    /// Start of the run, RFC 3339 UTC (`2026-08-27T09:30:12Z`).
+    pub started_at: String,
+    /// End of the run; absent while the run is in progress (the file is rewritten after each phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// The command line as given.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    pub host: Host,
+    /// Every NVIDIA GPU NVML reported (empty without NVML or GPUs).
+    #[serde(default)]
+    pub gpus: Vec<GpuInfo>,
+    /// Why no GPU was measured, when none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_unavailable_reason: Option<String>,
+    /// Each GPU library looked for: found where, or why not.
+    #[serde(default)]
+    pub libraries: Vec<LibraryStatus>,
+    pub settings: Settings,
+    /// Completed phases, in the order they ran.
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+    /// Full telemetry time series, one per GPU.
+    #[serde(default)]
+    pub telemetry: Vec<TelemetrySeries>,
+    /// Problems and observations drawn from the measurements.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// The user stopped the run (Ctrl-C) or a limit ended it early; the phases kept are complete.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// Name and version of the program that wrote the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    /// Built without optimizations: CPU figures are then not representative.
+    #[serde(default)]
+    pub debug_build: bool,
+}
+
+/// The host machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Operating system name and version, e.g. `Debian GNU/Linux 12`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    /// Physical cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<u32>,
+    /// Hardware threads the OS schedules on.
+    pub cpu_threads: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram_bytes: Option<u64>,
+    /// Sum of all distinct last-level caches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llc_bytes: Option<u64>,
+    /// Where `llc_bytes` came from (`sysfs` or `fallback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llc_source: Option<String>,
+}
+
+/// One GPU as NVML (and, once opened, the CUDA driver) describes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    /// NVML index (PCI bus order); `gpu<index>` in phase `device` fields.
+    pub index: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_bus_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Kernel driver version, e.g. `580.82.07`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_version: Option<String>,
+    /// Highest CUDA version the driver supports, e.g. `13.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_driver_version: Option<String>,
+    /// `major.minor`, e.g. `9.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_capability: Option<String>,
+    /// Link state read at inventory time (idle links may train down to save power).
+    #[serde(default)]
+    pub pcie: PcieLink,
+    /// Link state read right after the PCIe transfers, when they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcie_under_load: Option<PcieLink>,
+    /// Enforced board power limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_limit_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sm_clock_max_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_clock_max_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sm_clock_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_clock_mhz: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_c: Option<u32>,
+    /// Temperature at which the GPU starts to slow down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_slowdown_c: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecc_enabled: Option<bool>,
+    /// Volatile (since driver load) uncorrected ECC errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecc_uncorrected_errors: Option<u64>,
+    /// Catalog entry matched by name, source of the peak figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_id: Option<String>,
+}
+
+/// PCIe link generation and width, current and maximum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcieLink {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen_current: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen_max: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width_current: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width_max: Option<u32>,
+}
+
+/// Whether a GPU library was found, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryStatus {
+    /// `cuda` (driver), `nvml`, `cublas`, `cublaslt` or `nvrtc`.
+    pub name: String,
+    pub found: bool,
+    /// The file loaded, or the name the system loader resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Directories searched besides the system loader's own path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub searched: Vec<String>,
+    /// Why it is missing or unusable, and what that disables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How the run was asked to behave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `quick` or `full`.
+    pub mode: String,
+    /// CPU problem sizes: `auto` (calibrated) or `small` (tests).
+    pub cpu_size: String,
+    /// Burn-in length; absent when no burn-in was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burn_in_s: Option<f64>,
+    /// The burn-in stops when a GPU reaches this temperature.
+    pub temp_limit_c: f64,
+    /// Findings turn into a non-zero exit.
+    pub check: bool,
+    /// A GEMM or bandwidth result below this share of the catalog peak is a finding.
+    pub min_pct_of_peak: f64,
+    /// Model used for the decode proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Target interval of the telemetry sampler.
+    pub sample_interval_s: f64,
+    /// Phase kinds the user skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+/// What a phase measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseKind {
+    /// Multi-threaded f32 matrix multiply on the CPU.
+    CpuGemm,
+    /// STREAM-style copy and triad on the CPU.
+    CpuStream,
+    /// cuBLAS / cuBLASLt matrix multiply.
+    Gemm,
+    /// The fused attention kernel from `kernels/`.
+    Attention,
+    /// Device memory copy and triad kernels.
+    Memory,
+    /// Host-device transfers over PCIe.
+    Pcie,
+    /// Batch-1 GEMV over a weight-sized buffer.
+    Decode,
+    /// Sustained GEMM under a temperature limit.
+    BurnIn,
+}
+
+impl PhaseKind {
+    /// Every kind, in the order a run performs them.
+    pub const ALL: [PhaseKind; 8] = [
+        PhaseKind::CpuGemm,
+        PhaseKind::CpuStream,
+        PhaseKind::Gemm,
+        PhaseKind::Attention,
+        PhaseKind::Memory,
+        PhaseKind::Pcie,
+        PhaseKind::Decode,
+        PhaseKind::BurnIn,
+    ];
+
+    /// Kebab-case name, as serialized and as accepted by `--skip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseKind::CpuGemm => "cpu-gemm",
+            PhaseKind::CpuStream => "cpu-stream",
+            PhaseKind::Gemm => "gemm",
+            PhaseKind::Attention => "attention",
+            PhaseKind::Memory => "memory",
+            PhaseKind::Pcie => "pcie",
+            PhaseKind::Decode => "decode",
+            PhaseKind::BurnIn => "burn-in",
+        }
+    }
+}
+
+/// How a phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseStatus {
+    /// Every measurement ran.
+    Ok,
+    /// Some measurements ran; `note` says why the rest did not.
+    Partial,
+    /// Nothing could be measured; `note` says why.
+    Failed,
+    /// Not run (missing library or capability); `note` says why.
+    Skipped,
+}
+
+/// One phase on one device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// Human-readable name, e.g. `gemm gpu0` or `cpu stream`.
+    pub name: String,
+    pub kind: PhaseKind,
+    /// `cpu` or `gpu<index>`.
+    pub device: String,
+    pub status: PhaseStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Start, counted from the run's start.
+    pub started_at_s: f64,
+    pub duration_s: f64,
+    #[serde(default)]
+    pub results: Vec<Measurement>,
+    /// Telemetry over the phase (GPU phases with NVML only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<TelemetrySummary>,
+}
+
+/// How repetitions were timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockSource {
+    /// CUDA events recorded on the stream around each repetition.
+    CudaEvent,
+    /// Host monotonic clock after synchronizing the stream.
+    HostSync,
+    /// Host monotonic clock around CPU work.
+    Host,
+}
+
+/// Problem dimensions; only those that apply are present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_dim: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causal: Option<bool>,
+    /// Elements per array (copy, triad, GEMV) or bytes per transfer (PCIe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_bytes: Option<u64>,
+}
+
+/// One timed operation with its statistics and derived rates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// What was timed, e.g. `8192x8192x8192`, `copy`, `h2d pinned 256 MiB`.
+    pub label: String,
+    /// Element type, e.g. `bf16`, `f32`, `f64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<String>,
+    #[serde(default)]
+    pub shape: Shape,
+    /// Untimed runs before the timed ones.
+    pub warmup: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockSource>,
+    /// Every timed repetition, in order.
+    #[serde(default)]
+    pub times_s: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p10_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_s: Option<f64>,
+    /// Coefficient of variation of the times (standard deviation / mean, unitless).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cv: Option<f64>,
+    /// Repetitions whose modified z-score exceeds the outlier threshold (see `stats`).
+    #[serde(default)]
+    pub outliers: u32,
+    /// Floating-point (or integer) operations per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flop: Option<f64>,
+    /// Bytes moved per repetition, under `bytes_convention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<f64>,
+    /// `read+write` (every byte read and every byte written) or `transfer` (bytes copied once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_convention: Option<String>,
+    /// From the median time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tflops: Option<f64>,
+    /// From the fastest repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_tflops: Option<f64>,
+    /// From the median time, under `bytes_convention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gb_per_s: Option<f64>,
+    /// From the fastest repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_gb_per_s: Option<f64>,
+    /// The same median rate counted as bytes copied once (copy kernels only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_size_gb_per_s: Option<f64>,
+    /// Catalog dense peak for this dtype.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_tflops: Option<f64>,
+    /// Catalog memory bandwidth, or the PCIe link's theoretical rate per direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_gb_per_s: Option<f64>,
+    /// Median rate as a share of the peak above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct_of_peak: Option<f64>,
+    /// Largest |got - want| / scale over the checked outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rel_error: Option<f64>,
+    /// The bound `max_rel_error` was held to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel_error_bound: Option<f64>,
+    /// Whether the correctness check passed; absent when not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_passed: Option<bool>,
+    /// Decode proxy: tokens per second that this bandwidth allows for `--model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_s: Option<f64>,
+    /// Energy over the measurement window (GPU with NVML only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_tflop: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joules_per_gb: Option<f64>,
+    /// Start of the timed repetitions, counted from the run's start (GPU measurements).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start_s: Option<f64>,
+    /// End of the timed repetitions, counted from the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How an energy figure was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnergySource {
+    /// Difference of NVML's total-energy counter (millijoules, Volta and later).
+    NvmlEnergyCounter,
+    /// Trapezoid integral of sampled board power (coarser: NVML power is averaged).
+    PowerTrapezoid,
+}
+
+/// Telemetry over one window (a phase or a measurement).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TelemetrySummary {
+    pub samples: u32,
+    pub window_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_source: Option<EnergySource>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_power_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_power_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_temp_c: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_sm_clock_mhz: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sm_clock_mhz: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_util_pct: Option<f64>,
+    /// Every throttle reason seen in the window except `gpu_idle`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttle_reasons: Vec<String>,
+    /// Share of samples with a slowdown reason (thermal, hardware or power brake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowdown_pct: Option<f64>,
+}
+
+/// The sampled time series of one GPU.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TelemetrySeries {
+    /// `gpu<index>`.
+    pub device: String,
+    /// Target sampling interval.
+    pub interval_s: f64,
+    pub samples: Vec<Sample>,
+}
+
+/// One telemetry reading; a metric the GPU does not report is absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Seconds since the run started.
+    pub t_s: f64,
+    /// Board power as NVML reports it (averaged over about 1 s on Ampere and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_w: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_c: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sm_clock_mhz: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_clock_mhz: Option<f64>,
+    /// GPU utilization over NVML's last sample period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub util_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_util_pct: Option<f64>,
+    /// NVML total-energy counter since driver load, in joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_counter_j: Option<f64>,
+    /// Active clock throttle reasons (snake_case NVML names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttle_reasons: Vec<String>,
+}
+
+/// How serious a finding is; `--check` fails on `warning` and `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// An observation drawn from the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable kebab-case code, e.g. `throttling`, `pcie-degraded`, `below-peak`, `check-failed`.
+    pub code: String,
+    /// `cpu`, `gpu<index>`, or absent for the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    pub message: String,
+}
+
+impl ProbeRun {
+    /// An empty run document for `host` and `settings`, started at `started_at`.
+    pub fn new(started_at: String, host: Host, settings: Settings) -> ProbeRun {
+        ProbeRun {
+            kind: SCHEMA_KIND.to_owned(),
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "llmrig".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                debug_build: cfg!(debug_assertions),
+            },
+            started_at,
+            finished_at: None,
+            command_line: Vec::new(),
+            host,
+            gpus: Vec::new(),
+            gpu_unavailable_reason: None,
+            libraries: Vec::new(),
+            settings,
+            phases: Vec::new(),
+            telemetry: Vec::new(),
+            findings: Vec::new(),
+            interrupted: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_run() -> ProbeRun {
+        let settings = Settings {
+            mode: "quick".into(),
+            cpu_size: "auto".into(),
+            burn_in_s: Some(600.0),
+            temp_limit_c: 90.0,
+            check: true,
+            min_pct_of_peak: 60.0,
+            model: Some("llama-3-8b".into()),
+            sample_interval_s: 0.1,
+            skipped: vec!["pcie".into()],
+        };
+        let host = Host {
+            hostname: Some("rig".into()),
+            cpu_threads: 2,
+            llc_bytes: Some(32 << 20),
+            ..Host::default()
+        };
+        let mut run = ProbeRun::new("2026-08-27T09:30:12Z".into(), host, settings);
+        run.gpus.push(GpuInfo {
+            index: 0,
+            name: "NVIDIA H100 80GB HBM3".into(),
+            pcie: PcieLink {
+                gen_current: Some(5),
+                gen_max: Some(5),
+                width_current: Some(16),
+                width_max: Some(16),
+            },
+            catalog_id: Some("h100-sxm5-80gb".into()),
+            ..GpuInfo::default()
+        });
+        run.libraries.push(LibraryStatus {
+            name: "nvrtc".into(),
+            found: false,
+            path: None,
+            searched: vec!["/usr/local/cuda/lib64".into()],
+            note: Some("attention skipped".into()),
+        });
+        run.phases.push(Phase {
+            name: "gemm gpu0".into(),
+            kind: PhaseKind::Gemm,
+            device: "gpu0".into(),
+            status: PhaseStatus::Ok,
+            note: None,
+            started_at_s: 1.5,
+            duration_s: 20.0,
+            results: vec![Measurement {
+                label: "8192x8192x8192".into(),
+                dtype: Some("bf16".into()),
+                shape: Shape {
+                    m: Some(8192),
+                    n: Some(8192),
+                    k: Some(8192),
+                    ..Shape::default()
+                },
+                warmup: 5,
+                clock: Some(ClockSource::CudaEvent),
+                times_s: vec![0.0014, 0.0013],
+                tflops: Some(790.5),
+                pct_of_peak: Some(79.9),
+                check_passed: Some(true),
+                ..Measurement::default()
+            }],
+            telemetry: Some(TelemetrySummary {
+                samples: 200,
+                window_s: 20.0,
+                energy_j: Some(13000.0),
+                energy_source: Some(EnergySource::NvmlEnergyCounter),
+                throttle_reasons: vec!["sw_power_cap".into()],
+                ..TelemetrySummary::default()
+            }),
+        });
+        run.telemetry.push(TelemetrySeries {
+            device: "gpu0".into(),
+            interval_s: 0.1,
+            samples: vec![Sample {
+                t_s: 0.1,
+                power_w: Some(650.0),
+                temp_c: Some(61.0),
+                ..Sample::default()
+            }],
+        });
+        run.findings.push(Finding {
+            severity: Severity::Warning,
+            code: "throttling".into(),
+            device: Some("gpu0".into()),
+            message: "power cap".into(),
+        });
+        run
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let run = sample_run();
+        let text = serde_json::to_string_pretty(&run).unwrap();
+        let back: ProbeRun = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, run);
+    }
+
+    #[test]
+    fn serializes_stable_names_and_units() {
+        let value = serde_json::to_value(sample_run()).unwrap();
+        assert_eq!(value["kind"], "probe-run");
+        assert_eq!(value["schema_version"], SCHEMA_VERSION);
+        assert_eq!(value["phases"][0]["kind"], "gemm");
+        assert_eq!(value["phases"][0]["results"][0]["clock"], "cuda-event");
+        assert_eq!(
+            value["phases"][0]["telemetry"]["energy_source"],
+            "nvml-energy-counter"
+        );
+        assert_eq!(value["findings"][0]["severity"], "warning");
+        assert_eq!(value["telemetry"][0]["samples"][0]["power_w"], 650.0);
+        // Unmeasured values are left out, never written as zero or null.
+        assert!(value["phases"][0]["results"][0].get("gb_per_s").is_none());
+        assert!(value.get("finished_at").is_none());
+    }
+
+    #[test]
+    fn phase_kind_names_match_serde() {
+        for kind in PhaseKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+    }
+
+    #[test]
+    fn reads_a_minimal_document() {
+        let text = r#"{"kind":"probe-run","schema_version":1,"tool":{"name":"llmrig","version":"0.1.0"},
+            "started_at":"2026-08-27T09:30:12Z","host":{"cpu_threads":4},
+            "settings":{"mode":"quick","cpu_size":"auto","temp_limit_c":90,"check":false,
+                        "min_pct_of_peak":60,"sample_interval_s":0.1}}"#;
+        let run: ProbeRun = serde_json::from_str(text).unwrap();
+        assert!(run.phases.is_empty() && !run.interrupted);
+    }
+}
