@@ -550,7 +550,7 @@ pub(super) fn check_ranges(m: &Model) -> Result<(), String> {
             ));
         }
     }
-    if m.num_attention_heads % m.num_key_value_heads != 0 {
+    if !m.num_attention_heads.is_multiple_of(m.num_key_value_heads) {
         return Err(format!(
             "num_key_value_heads = {} does not divide num_attention_heads = {}",
             m.num_key_value_heads, m.num_attention_heads

@@ -57,7 +57,8 @@ pub fn legal_tp(model: &Model, max: u32) -> Vec<u32> {
     (1..=max)
         .filter(|&t| {
             let t = t as u64;
-            heads % t == 0 && (model.is_mla() || kv % t == 0 || t % kv == 0)
+            heads.is_multiple_of(t)
+                && (model.is_mla() || kv.is_multiple_of(t) || t.is_multiple_of(kv))
         })
         .collect()
 }
@@ -65,7 +66,7 @@ pub fn legal_tp(model: &Model, max: u32) -> Vec<u32> {
 /// Every candidate layout with exactly `gpus` GPUs, for nodes of `node_size` GPUs.
 pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32) -> Vec<Layout> {
     let node_size = node_size.max(1);
-    if gpus == 0 || (gpus > node_size && gpus % node_size != 0) {
+    if gpus == 0 || (gpus > node_size && !gpus.is_multiple_of(node_size)) {
         return Vec::new();
     }
     let nodes = gpus.div_ceil(node_size);
@@ -76,7 +77,7 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
     let layers = model.num_hidden_layers as u32;
     let mut out = Vec::new();
     for tp in legal_tp(model, per_node) {
-        if gpus % tp != 0 {
+        if !gpus.is_multiple_of(tp) {
             continue;
         }
         let rest = gpus / tp;
@@ -93,7 +94,7 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
             }
             continue;
         }
-        for pp in (1..=rest.min(layers)).filter(|pp| rest % pp == 0) {
+        for pp in (1..=rest.min(layers)).filter(|pp| rest.is_multiple_of(*pp)) {
             if pp > 1 && req.zero_stage >= 2 {
                 continue;
             }

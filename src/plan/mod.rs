@@ -477,7 +477,7 @@ pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32,
 }
 
 fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String {
-    if n > node && n % node != 0 {
+    if n > node && !n.is_multiple_of(node) {
         return format!("{n} GPUs is not a whole number of {node}-GPU nodes");
     }
     if n.div_ceil(node) > req.max_nodes {

@@ -83,7 +83,7 @@ pub fn match_gpu<'a>(
         .collect();
     scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
-        [(best, g), rest @ ..] if rest.first().map_or(true, |(next, _)| next < best) => Some(g),
+        [(best, g), rest @ ..] if rest.first().is_none_or(|(next, _)| next < best) => Some(g),
         _ => None,
     }
 }

@@ -300,7 +300,7 @@ pub fn run(
             g.catalog_id = catalog_match::match_gpu(catalog, &g.name, Some(info.total_mem_bytes))
                 .map(|c| c.id.clone());
         }
-        if opts.gpus.as_ref().map_or(true, |v| v.contains(&g.index)) {
+        if opts.gpus.as_ref().is_none_or(|v| v.contains(&g.index)) {
             targets.push((slot, dev));
         }
     }
