@@ -65,25 +65,10 @@ pub fn default_out_path(started: SystemTime, hostname: Option<&str>) -> PathBuf 
 
 /// Writes `run` to `path` atomically.
 pub fn save(run: &ProbeRun, path: &Path) -> Result<(), ProbeError> {
-    let write_err = |source| ProbeError::Write {
+    let text = serde_json::to_string_pretty(run)? + "\n";
+    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|source| ProbeError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(write_err)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "probe.json".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let text = serde_json::to_string_pretty(run)?;
-    std::fs::write(&tmp, text + "\n").map_err(write_err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        write_err(e)
     })
 }
 
