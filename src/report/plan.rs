@@ -100,11 +100,26 @@ fn memory_section(o: &GpuOption) -> Option<Section> {
         ("headroom", m.headroom_bytes),
     ]
     .into_iter()
-    .map(|(k, v)| vec![k.to_owned(), gib(v)])
+    .map(|(k, v)| vec![k.to_owned(), format!("{} GiB", gib(v))])
+    .chain(o.max_context_tokens.map(|t| {
+        vec![
+            "longest context that fits".into(),
+            format!("{} tokens", fmt_int(t as f64)),
+        ]
+    }))
+    .chain(
+        o.max_batch
+            .map(|b| vec!["largest batch that fits".into(), format!("{b} sequences")]),
+    )
     .collect();
     Some(Section::new(
-        &format!("Memory per GPU ({}×{})", o.gpus, o.gpu_id),
-        &["term", "GiB"],
+        &format!(
+            "Memory per GPU ({}×{}, {})",
+            o.gpus,
+            o.gpu_id,
+            opt(o.layout, |l| l.describe())
+        ),
+        &["term", "value"],
         rows,
     ))
 }
