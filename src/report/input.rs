@@ -1,19 +1,17 @@
 //! Report inputs: saved plans and comparisons (`plan --out`, `compare --out`) and probe runs
 //! (`probe`), recognised by their `kind`.
 //!
-//! The structs here read only the fields the report draws and ignore the rest, so a file from an
-//! older or slightly newer writer still loads. A file whose `schema_version` is newer than this
-//! reader knows is refused, naming the file, because its fields may mean something else.
+//! Probe runs are read as the probe's own [`ProbeRun`]. Plans are read through the small structs
+//! below, which hold only the fields the report draws and ignore the rest, so a plan from a
+//! slightly different writer still loads. A file whose `schema_version` is newer than this reader
+//! knows is refused, naming the file, because its fields may mean something else.
 use crate::plan::Plan;
+use crate::probe::schema::{self, ProbeRun};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// `kind` of a saved plan and of a saved comparison.
 pub const PLAN_KINDS: [&str; 2] = ["plan", "comparison"];
-/// `kind` of a probe run.
-pub const RUN_KIND: &str = "probe-run";
-/// Newest probe-run schema this reader understands (the probe's `schema::SCHEMA_VERSION`).
-pub const RUN_SCHEMA_VERSION: u32 = 1;
 
 /// One input file, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +25,7 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doc {
     Plan(Box<PlanDoc>),
-    Run(Box<RunDoc>),
+    Run(Box<ProbeRun>),
 }
 
 /// Why an input file cannot be used. Every message names the file.
@@ -92,7 +90,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Input, InputError> {
         .to_owned();
     let supported = match kind.as_str() {
         k if PLAN_KINDS.contains(&k) => crate::plan::SCHEMA_VERSION,
-        RUN_KIND => RUN_SCHEMA_VERSION,
+        schema::SCHEMA_KIND => schema::SCHEMA_VERSION,
         _ => return Err(InputError::UnknownKind { path: p(), kind }),
     };
     let found = value
@@ -116,7 +114,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Input, InputError> {
         kind: kind.clone(),
         message: e.to_string(),
     };
-    let doc = if kind == RUN_KIND {
+    let doc = if kind == schema::SCHEMA_KIND {
         Doc::Run(Box::new(serde_json::from_value(value).map_err(shape)?))
     } else {
         Doc::Plan(Box::new(serde_json::from_value(value).map_err(shape)?))
@@ -328,164 +326,6 @@ impl OptionDoc {
     }
 }
 
-// ---- probe runs: the fields of the probe's `schema::ProbeRun` the report draws ----
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunDoc {
-    pub kind: String,
-    pub schema_version: u32,
-    #[serde(default)]
-    pub tool: Option<ToolDoc>,
-    #[serde(default)]
-    pub started_at: Option<String>,
-    #[serde(default)]
-    pub finished_at: Option<String>,
-    #[serde(default)]
-    pub host: HostDoc,
-    #[serde(default)]
-    pub gpus: Vec<GpuDoc>,
-    #[serde(default)]
-    pub gpu_unavailable_reason: Option<String>,
-    #[serde(default)]
-    pub phases: Vec<PhaseDoc>,
-    #[serde(default)]
-    pub telemetry: Vec<SeriesDoc>,
-    #[serde(default)]
-    pub findings: Vec<FindingDoc>,
-    #[serde(default)]
-    pub interrupted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ToolDoc {
-    pub name: String,
-    pub version: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct HostDoc {
-    #[serde(default)]
-    pub hostname: Option<String>,
-    #[serde(default)]
-    pub os: Option<String>,
-    #[serde(default)]
-    pub cpu_model: Option<String>,
-    #[serde(default)]
-    pub cpu_cores: Option<u32>,
-    #[serde(default)]
-    pub cpu_threads: Option<u32>,
-    #[serde(default)]
-    pub ram_bytes: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct GpuDoc {
-    pub index: u32,
-    pub name: String,
-    #[serde(default)]
-    pub catalog_id: Option<String>,
-    #[serde(default)]
-    pub power_limit_w: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PhaseDoc {
-    pub name: String,
-    /// `cpu-gemm`, `cpu-stream`, `gemm`, `attention`, `memory`, `pcie`, `decode`, `burn-in`.
-    pub kind: String,
-    /// `cpu` or `gpu<index>`.
-    pub device: String,
-    pub status: String,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub duration_s: Option<f64>,
-    #[serde(default)]
-    pub results: Vec<MeasurementDoc>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct MeasurementDoc {
-    pub label: String,
-    #[serde(default)]
-    pub dtype: Option<String>,
-    #[serde(default)]
-    pub shape: ShapeDoc,
-    #[serde(default)]
-    pub tflops: Option<f64>,
-    #[serde(default)]
-    pub gb_per_s: Option<f64>,
-    #[serde(default)]
-    pub peak_tflops: Option<f64>,
-    #[serde(default)]
-    pub peak_gb_per_s: Option<f64>,
-    #[serde(default)]
-    pub check_passed: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-pub struct ShapeDoc {
-    #[serde(default)]
-    pub m: Option<u64>,
-    #[serde(default)]
-    pub n: Option<u64>,
-    #[serde(default)]
-    pub k: Option<u64>,
-    #[serde(default)]
-    pub seq_len: Option<u64>,
-    #[serde(default)]
-    pub causal: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SeriesDoc {
-    pub device: String,
-    #[serde(default)]
-    pub samples: Vec<SampleDoc>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct SampleDoc {
-    pub t_s: f64,
-    #[serde(default)]
-    pub power_w: Option<f64>,
-    #[serde(default)]
-    pub temp_c: Option<f64>,
-    #[serde(default)]
-    pub sm_clock_mhz: Option<f64>,
-    #[serde(default)]
-    pub throttle_reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FindingDoc {
-    pub severity: String,
-    pub code: String,
-    #[serde(default)]
-    pub device: Option<String>,
-    pub message: String,
-}
-
-impl RunDoc {
-    /// The GPU a phase's `device` (`gpu<index>`) names.
-    pub fn gpu(&self, device: &str) -> Option<&GpuDoc> {
-        let index: u32 = device.strip_prefix("gpu")?.parse().ok()?;
-        self.gpus.iter().find(|g| g.index == index)
-    }
-
-    /// Results of every phase of `kind` on `device`.
-    pub fn results<'a>(
-        &'a self,
-        kind: &'a str,
-        device: &'a str,
-    ) -> impl Iterator<Item = &'a MeasurementDoc> + 'a {
-        self.phases
-            .iter()
-            .filter(move |p| p.kind == kind && p.device == device)
-            .flat_map(|p| p.results.iter())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,7 +336,11 @@ mod tests {
             .to_string()
     }
 
-    const RUN: &str = r#"{"kind":"probe-run","schema_version":1,"host":{"cpu_threads":2},"future_field":{"a":1}}"#;
+    /// The minimal run from the probe schema's own tests, plus a field a newer writer might add.
+    const RUN: &str = r#"{"kind":"probe-run","schema_version":1,"tool":{"name":"llmrig","version":"0.1.0"},
+        "started_at":"2026-08-27T09:30:12Z","host":{"cpu_threads":4},
+        "settings":{"mode":"quick","cpu_size":"auto","temp_limit_c":90,"check":false,
+                    "min_pct_of_peak":60,"sample_interval_s":0.1},"future_field":{"a":1}}"#;
 
     #[test]
     fn recognises_runs_and_ignores_unknown_fields() {
@@ -505,22 +349,8 @@ mod tests {
         let Doc::Run(run) = input.doc else {
             panic!("not a run")
         };
-        assert_eq!(run.host.cpu_threads, Some(2));
-        assert!(run.phases.is_empty());
-    }
-
-    #[test]
-    fn reads_the_probes_minimal_document() {
-        // The minimal run from the probe schema's own tests.
-        let text = r#"{"kind":"probe-run","schema_version":1,"tool":{"name":"llmrig","version":"0.1.0"},
-            "started_at":"2026-08-27T09:30:12Z","host":{"cpu_threads":4},
-            "settings":{"mode":"quick","cpu_size":"auto","temp_limit_c":90,"check":false,
-                        "min_pct_of_peak":60,"sample_interval_s":0.1}}"#;
-        let Doc::Run(run) = parse(Path::new("min.json"), text).unwrap().doc else {
-            panic!("not a run")
-        };
-        assert_eq!(run.started_at.as_deref(), Some("2026-08-27T09:30:12Z"));
-        assert!(run.finished_at.is_none() && !run.interrupted);
+        assert_eq!(run.host.cpu_threads, 4);
+        assert!(run.phases.is_empty() && run.finished_at.is_none() && !run.interrupted);
     }
 
     #[test]

@@ -107,16 +107,16 @@ fn inputs_section(inputs: &[Input]) -> Section {
                 } else {
                     format!("{} GPU(s)", r.gpus.len())
                 };
-                let when = r.started_at.clone().unwrap_or_default();
                 vec![
                     i.name.clone(),
                     i.path.display().to_string(),
                     r.kind.clone(),
-                    format!("{host}, {gpus}, {} phases, started {when}", r.phases.len()),
-                    r.tool
-                        .as_ref()
-                        .map(|t| format!("{} {}", t.name, t.version))
-                        .unwrap_or_default(),
+                    format!(
+                        "{host}, {gpus}, {} phases, started {}",
+                        r.phases.len(),
+                        r.started_at
+                    ),
+                    format!("{} {}", r.tool.name, r.tool.version),
                 ]
             }
         })

@@ -1,19 +1,45 @@
 //! Charts and tables of probe runs. Every chart puts all runs on the same axes, so two rigs, or
 //! one rig before and after a change, compare at a glance.
 use super::chart::{Bars, Chart, Level, Line, Lines, Panel, Reference, Series, Spans};
-use super::input::{MeasurementDoc, RunDoc};
 use super::table::{fmt_num, Section};
+use crate::probe::schema::{GpuInfo, Measurement, PhaseKind, ProbeRun, Sample};
 use std::collections::BTreeMap;
 
 /// A run with its report name.
-pub type NamedRun<'a> = (&'a str, &'a RunDoc);
+pub type NamedRun<'a> = (&'a str, &'a ProbeRun);
+
+/// The GPU a phase's `device` (`gpu<index>`) names.
+pub fn gpu<'a>(run: &'a ProbeRun, device: &str) -> Option<&'a GpuInfo> {
+    let index: u32 = device.strip_prefix("gpu")?.parse().ok()?;
+    run.gpus.iter().find(|g| g.index == index)
+}
+
+/// Results of every phase of `kind` on `device`.
+pub fn results<'a>(
+    run: &'a ProbeRun,
+    kind: PhaseKind,
+    device: &'a str,
+) -> impl Iterator<Item = &'a Measurement> + 'a {
+    run.phases
+        .iter()
+        .filter(move |p| p.kind == kind && p.device == device)
+        .flat_map(|p| p.results.iter())
+}
+
+/// The serialized (kebab-case or lowercase) name of a schema enum value.
+fn name_of<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 
 /// Throttle reasons that mean "nothing to do", not a slowdown (as in the probe's summaries).
 const IDLE_REASONS: [&str; 1] = ["gpu_idle"];
 
 /// `gpu0 H100 80GB HBM3`, prefixed with the run name when there are several runs.
-fn who(runs: &[NamedRun], run: &str, doc: &RunDoc, device: &str) -> String {
-    let dev = match doc.gpu(device) {
+fn who(runs: &[NamedRun], run: &str, doc: &ProbeRun, device: &str) -> String {
+    let dev = match gpu(doc, device) {
         Some(g) => format!("{device} {}", g.name.trim_start_matches("NVIDIA ")),
         None => device.to_owned(),
     };
@@ -25,7 +51,7 @@ fn who(runs: &[NamedRun], run: &str, doc: &RunDoc, device: &str) -> String {
 }
 
 /// GEMM size on a log axis: N for square products, else the cube root of M·N·K.
-fn gemm_size(m: &MeasurementDoc) -> Option<f64> {
+fn gemm_size(m: &Measurement) -> Option<f64> {
     let s = m.shape;
     match (s.m, s.n, s.k) {
         (Some(a), Some(b), Some(c)) if a == b && b == c => Some(a as f64),
@@ -38,9 +64,9 @@ fn gemm_size(m: &MeasurementDoc) -> Option<f64> {
 /// the catalog peak of each dtype as a dashed level.
 fn tflops_lines(
     runs: &[NamedRun],
-    kind: &str,
-    x: impl Fn(&MeasurementDoc) -> Option<f64>,
-    variant: impl Fn(&MeasurementDoc) -> String,
+    kind: PhaseKind,
+    x: impl Fn(&Measurement) -> Option<f64>,
+    variant: impl Fn(&Measurement) -> String,
 ) -> (Vec<Line>, Vec<Level>) {
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     let mut levels: BTreeMap<String, f64> = BTreeMap::new();
@@ -60,8 +86,7 @@ fn tflops_lines(
                     .or_default()
                     .push((xv, t));
                 if let Some(peak) = m.peak_tflops {
-                    let gpu = run
-                        .gpu(&phase.device)
+                    let gpu = gpu(run, &phase.device)
                         .and_then(|g| g.catalog_id.clone())
                         .unwrap_or_else(|| phase.device.clone());
                     levels.insert(format!("catalog peak {dtype} ({gpu})"), peak);
@@ -116,25 +141,21 @@ fn lines_chart(
 /// run and device, the theoretical rate as a tick.
 fn rate_bars(
     runs: &[NamedRun],
-    kinds: &[&str],
+    kinds: &[PhaseKind],
     axis: &str,
     reference: &str,
-    rate: impl Fn(&MeasurementDoc) -> Option<f64>,
-    peak: impl Fn(&MeasurementDoc) -> Option<f64>,
+    rate: impl Fn(&Measurement) -> Option<f64>,
+    peak: impl Fn(&Measurement) -> Option<f64>,
 ) -> Bars {
     let mut categories: Vec<String> = Vec::new();
     let mut cells: BTreeMap<(String, String), (f64, Option<f64>)> = BTreeMap::new();
     let mut series_names: Vec<String> = Vec::new();
     for (name, run) in runs {
-        for phase in run
-            .phases
-            .iter()
-            .filter(|p| kinds.contains(&p.kind.as_str()))
-        {
+        for phase in run.phases.iter().filter(|p| kinds.contains(&p.kind)) {
             let s = who(runs, name, run, &phase.device);
             for m in &phase.results {
                 let Some(v) = rate(m) else { continue };
-                let cat = if phase.kind == "decode" {
+                let cat = if phase.kind == PhaseKind::Decode {
                     format!("decode: {}", m.label)
                 } else {
                     m.label.clone()
@@ -182,7 +203,7 @@ fn rate_bars(
 }
 
 /// Consecutive throttled samples as time ranges, and the reasons seen.
-fn throttle_spans(samples: &[super::input::SampleDoc]) -> (Vec<(f64, f64)>, Vec<String>) {
+fn throttle_spans(samples: &[Sample]) -> (Vec<(f64, f64)>, Vec<String>) {
     let mut ranges: Vec<(f64, f64)> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     let mut open: Option<(f64, f64)> = None;
@@ -212,7 +233,7 @@ fn throttle_spans(samples: &[super::input::SampleDoc]) -> (Vec<(f64, f64)>, Vec<
 
 /// Power, temperature and SM clock over time, throttled intervals shaded.
 fn telemetry_chart(runs: &[NamedRun], prefix: &str) -> Chart {
-    type Metric = fn(&super::input::SampleDoc) -> Option<f64>;
+    type Metric = fn(&Sample) -> Option<f64>;
     let metrics: [(&str, &str, Metric); 3] = [
         ("Board power", "power (W)", |s| s.power_w),
         ("Temperature", "temperature (°C)", |s| s.temp_c),
@@ -233,7 +254,7 @@ fn telemetry_chart(runs: &[NamedRun], prefix: &str) -> Chart {
                     ranges,
                 });
             }
-            if let Some(w) = run.gpu(&t.device).and_then(|g| g.power_limit_w) {
+            if let Some(w) = gpu(run, &t.device).and_then(|g| g.power_limit_w) {
                 let series = who(runs, name, run, &t.device);
                 limits.push(Level {
                     name: format!("power limit {series}"),
@@ -281,10 +302,10 @@ fn telemetry_chart(runs: &[NamedRun], prefix: &str) -> Chart {
 
 /// Every probe-run chart that has data.
 pub fn charts(runs: &[NamedRun], prefix: &str) -> Vec<Chart> {
-    let gemm = tflops_lines(runs, "gemm", gemm_size, |_| String::new());
+    let gemm = tflops_lines(runs, PhaseKind::Gemm, gemm_size, |_| String::new());
     let attention = tflops_lines(
         runs,
-        "attention",
+        PhaseKind::Attention,
         |m| m.shape.seq_len.map(|s| s as f64),
         |m| {
             if m.shape.causal == Some(true) {
@@ -296,7 +317,7 @@ pub fn charts(runs: &[NamedRun], prefix: &str) -> Vec<Chart> {
     );
     let cpu_gemm = rate_bars(
         runs,
-        &["cpu-gemm"],
+        &[PhaseKind::CpuGemm],
         "throughput (GFLOP/s)",
         "",
         |m| m.tflops.map(|t| t * 1000.0),
@@ -304,7 +325,7 @@ pub fn charts(runs: &[NamedRun], prefix: &str) -> Vec<Chart> {
     );
     let cpu_stream = rate_bars(
         runs,
-        &["cpu-stream"],
+        &[PhaseKind::CpuStream],
         "bandwidth (GB/s)",
         "",
         |m| m.gb_per_s,
@@ -330,7 +351,7 @@ pub fn charts(runs: &[NamedRun], prefix: &str) -> Vec<Chart> {
             title: "GPU memory bandwidth against theory".into(),
             panels: vec![Panel::Bars(rate_bars(
                 runs,
-                &["memory", "decode"],
+                &[PhaseKind::Memory, PhaseKind::Decode],
                 "bandwidth (GB/s)",
                 "theory (catalog)",
                 |m| m.gb_per_s,
@@ -342,7 +363,7 @@ pub fn charts(runs: &[NamedRun], prefix: &str) -> Vec<Chart> {
             title: "Host-device transfers against the PCIe link".into(),
             panels: vec![Panel::Bars(rate_bars(
                 runs,
-                &["pcie"],
+                &[PhaseKind::Pcie],
                 "bandwidth (GB/s)",
                 "theory (PCIe link, one direction)",
                 |m| m.gb_per_s,
@@ -408,13 +429,13 @@ pub fn runs_section(runs: &[NamedRun]) -> Section {
                 format!(
                     "{} / {}",
                     opt(h.cpu_cores.map(|c| c.to_string())),
-                    opt(h.cpu_threads.map(|c| c.to_string()))
+                    h.cpu_threads
                 ),
                 opt(h.ram_bytes.map(|b| fmt_num(b as f64 / (1u64 << 30) as f64))),
                 gpus,
-                opt(r.started_at.clone()),
+                r.started_at.clone(),
                 status,
-                opt(r.tool.as_ref().map(|t| format!("{} {}", t.name, t.version))),
+                format!("{} {}", r.tool.name, r.tool.version),
             ]
         })
         .collect();
@@ -444,8 +465,8 @@ pub fn phases_section(runs: &[NamedRun]) -> Section {
                 vec![
                     name.to_string(),
                     p.name.clone(),
-                    p.status.clone(),
-                    opt(p.duration_s.map(fmt_num)),
+                    name_of(&p.status),
+                    fmt_num(p.duration_s),
                     p.results.len().to_string(),
                     p.note.clone().unwrap_or_default(),
                 ]
@@ -467,7 +488,7 @@ pub fn findings_section(runs: &[NamedRun]) -> Option<Section> {
             r.findings.iter().map(move |f| {
                 vec![
                     name.to_string(),
-                    f.severity.clone(),
+                    name_of(&f.severity),
                     f.code.clone(),
                     f.device.clone().unwrap_or_default(),
                     f.message.clone(),
@@ -487,13 +508,12 @@ pub fn findings_section(runs: &[NamedRun]) -> Option<Section> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::input::SampleDoc;
 
-    fn sample(t: f64, reasons: &[&str]) -> SampleDoc {
-        SampleDoc {
+    fn sample(t: f64, reasons: &[&str]) -> Sample {
+        Sample {
             t_s: t,
             throttle_reasons: reasons.iter().map(|r| r.to_string()).collect(),
-            ..SampleDoc::default()
+            ..Sample::default()
         }
     }
 

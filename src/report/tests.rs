@@ -2,9 +2,10 @@
 //! saved by `llmrig compare --out`, and two hand-made probe runs that follow the probe's schema
 //! (marked as fixtures inside; they are not measurements).
 use super::chart::{Chart, Panel};
-use super::input::{self, Doc, Input, PlanDoc, RunDoc};
+use super::input::{self, Doc, Input, PlanDoc};
 use super::table::fmt_num;
 use super::*;
+use crate::probe::schema::ProbeRun;
 use std::path::Path;
 
 const COMPARE: &str = include_str!("../../tests/fixtures/report/compare-llama-3.1-70b-int4.json");
@@ -37,7 +38,7 @@ fn plan() -> PlanDoc {
     }
 }
 
-fn run(text: &str) -> RunDoc {
+fn run(text: &str) -> ProbeRun {
     match input::parse(Path::new("run.json"), text).unwrap().doc {
         Doc::Run(r) => *r,
         Doc::Plan(_) => panic!("not a run"),

@@ -9,11 +9,12 @@
 //! peak, so it enters with efficiency 1; the measured GEMM rate leaves out attention and other
 //! overheads, so recomputed prefill is a ceiling.
 use super::chart::{fmt_value, Bars, Chart, Panel, Series};
-use super::input::{MeasurementDoc, OptionDoc, PlanDoc, RunDoc};
-use super::run_charts::NamedRun;
+use super::input::{OptionDoc, PlanDoc};
+use super::run_charts::{results, NamedRun};
 use super::table::{fmt_num, Section};
 use crate::catalog::{Catalog, ComputeDtype, DenseTflops, Gpu};
 use crate::plan::{memory, speed, Layout, PlanRequest};
+use crate::probe::schema::{Measurement, PhaseKind, ProbeRun};
 
 /// A rate the plan counts on and what a GPU measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,28 +75,28 @@ pub fn dtype_of(name: &str) -> Option<ComputeDtype> {
 }
 
 fn max_of<'a>(
-    it: impl Iterator<Item = &'a MeasurementDoc>,
-    f: impl Fn(&MeasurementDoc) -> Option<f64>,
+    it: impl Iterator<Item = &'a Measurement>,
+    f: impl Fn(&Measurement) -> Option<f64>,
 ) -> Option<f64> {
     it.filter_map(f).reduce(f64::max)
 }
 
 /// Measured memory bandwidth of `device`: the decode GEMV (what decode does) if it ran, else the
 /// best device copy or triad.
-pub fn measured_bandwidth(run: &RunDoc, device: &str) -> (Option<f64>, &'static str) {
-    match max_of(run.results("decode", device), |m| m.gb_per_s) {
+pub fn measured_bandwidth(run: &ProbeRun, device: &str) -> (Option<f64>, &'static str) {
+    match max_of(results(run, PhaseKind::Decode, device), |m| m.gb_per_s) {
         Some(v) => (Some(v), "decode GEMV"),
         None => (
-            max_of(run.results("memory", device), |m| m.gb_per_s),
+            max_of(results(run, PhaseKind::Memory, device), |m| m.gb_per_s),
             "device copy/triad",
         ),
     }
 }
 
 /// Best measured GEMM throughput of `device` in `dtype`.
-pub fn measured_tflops(run: &RunDoc, device: &str, dtype: ComputeDtype) -> Option<f64> {
+pub fn measured_tflops(run: &ProbeRun, device: &str, dtype: ComputeDtype) -> Option<f64> {
     max_of(
-        run.results("gemm", device)
+        results(run, PhaseKind::Gemm, device)
             .filter(|m| m.dtype.as_deref().and_then(dtype_of) == Some(dtype)),
         |m| m.tflops,
     )
@@ -130,7 +131,11 @@ pub fn checks(doc: &PlanDoc, runs: &[NamedRun], cat: &Catalog) -> Vec<GpuCheck> 
             let (bw, source) = measured_bandwidth(run, &device);
             let bw_catalog = catalog_gpu
                 .map(|c| c.memory_bandwidth_gb_per_s)
-                .or_else(|| max_of(run.results("memory", &device), |m| m.peak_gb_per_s));
+                .or_else(|| {
+                    max_of(results(run, PhaseKind::Memory, &device), |m| {
+                        m.peak_gb_per_s
+                    })
+                });
             let peak = options
                 .iter()
                 .find_map(|o| o.speed.as_ref().map(|s| s.peak_tflops_per_gpu))
