@@ -1,5 +1,14 @@
-//! `llmrig report` arguments (owned by the report work; placeholder until it lands).
+//! `llmrig report` arguments.
 use clap::Args;
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {}
+pub struct ReportArgs {
+    /// Saved plans (`plan --out`), comparisons (`compare --out`) and probe runs (`probe`), as
+    /// JSON files, in any mix.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Directory for report.html, report.md and charts/ (created if missing; files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}

@@ -98,10 +98,14 @@ impl Section {
     }
 
     pub fn to_markdown(&self) -> String {
+        format!("## {}\n\n{}", self.title, self.markdown_table())
+    }
+
+    /// The table alone, without its title.
+    pub fn markdown_table(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let mut out = format!(
-            "## {}\n\n| {} |\n|{}\n",
-            self.title,
+            "| {} |\n|{}\n",
             self.header
                 .iter()
                 .map(|h| esc(h))

@@ -3,4 +3,5 @@ mod catalog;
 mod import;
 mod plan;
 mod probe;
+mod report;
 mod util;

@@ -1,0 +1,685 @@
+//! Draws a [`Chart`] with plotters, to SVG text or PNG bytes.
+//!
+//! Text uses a DejaVu Sans subset compiled into the binary (`assets/fonts/`) and registered
+//! with plotters' `ab_glyph` renderer, so PNG text renders on a machine with no fonts and SVG
+//! text is laid out with the same metrics. Axis ticks are chosen here (round steps, powers of
+//! two) and every number is printed with the table formatters, so a chart shows exactly what
+//! its table shows.
+use super::chart::{fmt_value, Bars, Chart, ChartError, Lines, Panel};
+use super::raster::Raster;
+use super::table::{fmt_int, fmt_num};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::sync::OnceLock;
+
+pub const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
+/// The family name SVG text carries; browsers fall back to their own sans-serif.
+const FAMILY: &str = "sans-serif";
+const WIDTH: u32 = 960;
+const TITLE_H: u32 = 40;
+const SUBTITLE_H: u32 = 26;
+const LEGEND_ROW_H: u32 = 22;
+const AXIS_H: u32 = 52;
+const BAR_H: u32 = 18;
+const CATEGORY_GAP: u32 = 12;
+const LINES_PLOT_H: u32 = 300;
+const LABEL_PT: u32 = 14;
+
+/// Tableau 10: distinct hues that stay apart for colour-blind readers.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(78, 121, 167),
+    RGBColor(242, 142, 43),
+    RGBColor(89, 161, 79),
+    RGBColor(176, 122, 161),
+    RGBColor(118, 183, 178),
+    RGBColor(237, 201, 72),
+    RGBColor(156, 117, 95),
+    RGBColor(255, 157, 167),
+    RGBColor(186, 176, 172),
+    RGBColor(225, 87, 89),
+];
+const SPAN_COLOR: RGBColor = RGBColor(214, 39, 40);
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn register_font() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(ChartError::Font)
+    }
+}
+
+/// Width of `text` in pixels at `size`.
+fn text_width(text: &str, size: u32) -> u32 {
+    (FAMILY, size)
+        .into_font()
+        .box_size(text)
+        .map(|(w, _)| w)
+        .unwrap_or(size * text.chars().count() as u32)
+}
+
+/// SVG text of `chart`.
+pub fn svg(chart: &Chart) -> Result<String, ChartError> {
+    register_font()?;
+    let size = (WIDTH, height(chart));
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(&root, chart)
+            .and_then(|_| root.present())
+            .map_err(|e| draw_error(chart, e))?;
+    }
+    Ok(out)
+}
+
+/// PNG bytes of `chart`.
+pub fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
+    register_font()?;
+    let (w, h) = (WIDTH, height(chart));
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(|_| ChartError::Font)?;
+        let root =
+            Raster::new(BitMapBackend::with_buffer(&mut rgb, (w, h)), font).into_drawing_area();
+        draw(&root, chart)
+            .and_then(|_| root.present())
+            .map_err(|e| draw_error(chart, e))?;
+    }
+    let png_error = |e: png::EncodingError| ChartError::Png {
+        chart: chart.id.clone(),
+        message: e.to_string(),
+    };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(&rgb).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
+    Ok(out)
+}
+
+fn draw_error<E: std::error::Error + Send + Sync>(
+    chart: &Chart,
+    e: DrawingAreaErrorKind<E>,
+) -> ChartError {
+    ChartError::Draw {
+        chart: chart.id.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// What a legend entry shows beside its name.
+enum Key {
+    Swatch(RGBColor),
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Tick,
+    Span,
+}
+
+struct LegendItem {
+    name: String,
+    key: Key,
+}
+
+fn item_width(item: &LegendItem) -> u32 {
+    28 + text_width(&item.name, LABEL_PT) + 18
+}
+
+/// Legend rows: items laid out left to right, wrapping at the chart width.
+fn legend_rows(items: &[LegendItem]) -> Vec<Vec<&LegendItem>> {
+    let mut rows: Vec<Vec<&LegendItem>> = Vec::new();
+    let mut x = 0;
+    for item in items {
+        let w = item_width(item);
+        if rows.is_empty() || x + w > WIDTH - 40 {
+            rows.push(Vec::new());
+            x = 0;
+        }
+        x += w;
+        if let Some(r) = rows.last_mut() {
+            r.push(item);
+        }
+    }
+    rows
+}
+
+fn bar_legend(b: &Bars) -> Vec<LegendItem> {
+    let mut items: Vec<LegendItem> = b
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| LegendItem {
+            name: s.name.clone(),
+            key: Key::Swatch(color(i)),
+        })
+        .collect();
+    if let Some(r) = &b.reference {
+        items.push(LegendItem {
+            name: r.name.clone(),
+            key: Key::Tick,
+        });
+    }
+    items
+}
+
+/// A level drawn in its series' colour, or in the next free palette colour.
+fn level_color(l: &Lines, i: usize) -> RGBColor {
+    let own = l.levels[i]
+        .series
+        .as_ref()
+        .and_then(|name| l.series.iter().position(|s| &s.name == name));
+    color(own.unwrap_or(l.series.len() + i))
+}
+
+fn line_legend(l: &Lines) -> Vec<LegendItem> {
+    let mut items: Vec<LegendItem> = l
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| LegendItem {
+            name: s.name.clone(),
+            key: Key::Line(color(i)),
+        })
+        .collect();
+    items.extend(l.levels.iter().enumerate().map(|(i, v)| LegendItem {
+        name: v.name.clone(),
+        key: Key::Dashed(level_color(l, i)),
+    }));
+    items.extend(l.spans.iter().map(|s| LegendItem {
+        name: s.name.clone(),
+        key: Key::Span,
+    }));
+    items
+}
+
+fn header_height(title: &Option<String>, items: &[LegendItem]) -> u32 {
+    title.as_ref().map_or(0, |_| SUBTITLE_H) + legend_rows(items).len() as u32 * LEGEND_ROW_H + 6
+}
+
+fn bars_per_category(b: &Bars) -> u32 {
+    if b.stacked {
+        1
+    } else {
+        b.series.len().max(1) as u32
+    }
+}
+
+fn panel_height(p: &Panel) -> u32 {
+    match p {
+        Panel::Bars(b) => {
+            header_height(&b.title, &bar_legend(b))
+                + b.categories.len() as u32 * (bars_per_category(b) * BAR_H + CATEGORY_GAP)
+                + AXIS_H
+                + 12
+        }
+        Panel::Lines(l) => header_height(&l.title, &line_legend(l)) + LINES_PLOT_H + AXIS_H,
+    }
+}
+
+fn height(chart: &Chart) -> u32 {
+    TITLE_H + chart.panels.iter().map(panel_height).sum::<u32>() + 8
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let (title, mut rest) = root.split_vertically(TITLE_H);
+    let style = TextStyle::from((FAMILY, 24).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Center));
+    title.draw(&Text::new(
+        chart.title.clone(),
+        (WIDTH as i32 / 2, TITLE_H as i32 / 2),
+        style,
+    ))?;
+    // Panels of a chart share one label width so their axes line up (telemetry shares time).
+    let y_label_w = chart
+        .panels
+        .iter()
+        .filter_map(|p| {
+            if let Panel::Lines(l) = p {
+                Some(y_label_width(l))
+            } else {
+                None
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let category_w = chart
+        .panels
+        .iter()
+        .filter_map(|p| {
+            if let Panel::Bars(b) = p {
+                Some(category_width(b))
+            } else {
+                None
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    for panel in &chart.panels {
+        let (area, below) = rest.split_vertically(panel_height(panel));
+        match panel {
+            Panel::Bars(b) => draw_bars(&area, b, category_w)?,
+            Panel::Lines(l) => draw_lines(&area, l, y_label_w)?,
+        }
+        rest = below;
+    }
+    Ok(())
+}
+
+/// Draws the subtitle and legend at the top of `area` and returns the area below them.
+fn draw_header<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &Option<String>,
+    items: &[LegendItem],
+) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let (head, body) = area.split_vertically(header_height(title, items));
+    let mut y = 4;
+    if let Some(t) = title {
+        head.draw(&Text::new(
+            t.clone(),
+            (16, y),
+            (FAMILY, 17).into_font().color(&BLACK),
+        ))?;
+        y += SUBTITLE_H as i32;
+    }
+    let label = TextStyle::from((FAMILY, LABEL_PT).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for row in legend_rows(items) {
+        let mut x = 20;
+        let mid = y + LEGEND_ROW_H as i32 / 2;
+        for item in row {
+            match item.key {
+                Key::Swatch(c) => head.draw(&Rectangle::new(
+                    [(x, mid - 6), (x + 16, mid + 6)],
+                    c.filled(),
+                ))?,
+                Key::Line(c) => head.draw(&PathElement::new(
+                    vec![(x, mid), (x + 18, mid)],
+                    c.stroke_width(3),
+                ))?,
+                Key::Dashed(c) => {
+                    head.draw(&PathElement::new(
+                        vec![(x, mid), (x + 7, mid)],
+                        c.stroke_width(3),
+                    ))?;
+                    head.draw(&PathElement::new(
+                        vec![(x + 11, mid), (x + 18, mid)],
+                        c.stroke_width(3),
+                    ))?;
+                }
+                Key::Tick => head.draw(&PathElement::new(
+                    vec![(x + 8, mid - 8), (x + 8, mid + 8)],
+                    BLACK.stroke_width(3),
+                ))?,
+                Key::Span => head.draw(&Rectangle::new(
+                    [(x, mid - 6), (x + 16, mid + 6)],
+                    SPAN_COLOR.mix(0.25).filled(),
+                ))?,
+            }
+            head.draw(&Text::new(item.name.clone(), (x + 24, mid), label.clone()))?;
+            x += item_width(item) as i32;
+        }
+        y += LEGEND_ROW_H as i32;
+    }
+    Ok(body)
+}
+
+/// A linear axis whose ticks are chosen here rather than by plotters.
+struct Axis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Axis {
+    fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Axis {
+        Axis { lo, hi, ticks }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let frac = (value - self.lo) / (self.hi - self.lo);
+        limit.0 + (frac * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Round tick positions from `lo` to `hi`, about `target` of them (steps of 1, 2 or 5 × 10^k).
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return vec![lo];
+    }
+    let raw = span / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+fn category_width(b: &Bars) -> u32 {
+    b.categories
+        .iter()
+        .map(|c| text_width(c, LABEL_PT))
+        .max()
+        .unwrap_or(0)
+        + 16
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    b: &Bars,
+    label_w: u32,
+) -> DrawResult<DB> {
+    let body = draw_header(area, &b.title, &bar_legend(b))?;
+    let n = b.categories.len();
+    let per = bars_per_category(b) as f64;
+    let mut max: f64 = 0.0;
+    for i in 0..n {
+        let bar_max = if b.stacked {
+            b.total(i)
+        } else {
+            b.series
+                .iter()
+                .filter_map(|s| s.values.get(i).copied().flatten())
+                .reduce(f64::max)
+        };
+        max = max.max(bar_max.unwrap_or(0.0));
+        if let Some(r) = &b.reference {
+            max = r
+                .values
+                .get(i)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .fold(max, |m, v| m.max(*v));
+        }
+    }
+    let max = if max > 0.0 { max } else { 1.0 };
+    // Room to the right of the longest bar for its value label.
+    let upper = max * 1.2;
+    let ticks: Vec<f64> = nice_ticks(0.0, upper * 0.97, 6);
+    let centers: Vec<f64> = (0..n).map(|i| n as f64 - i as f64 - 0.5).collect();
+    let mut cc = ChartBuilder::on(&body)
+        .margin_left(10)
+        .margin_right(24)
+        .margin_bottom(8)
+        .x_label_area_size(AXIS_H - 8)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d(
+            Axis::new(0.0, upper, ticks),
+            Axis::new(0.0, n as f64, centers),
+        )?;
+    let category = |y: &f64| {
+        b.categories
+            .get((n as f64 - y - 0.5).round().max(0.0) as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let money = b.money;
+    let value_fmt = move |v: &f64| fmt_value(*v, money);
+    cc.configure_mesh()
+        .disable_y_mesh()
+        .x_desc(b.axis.as_str())
+        .x_label_formatter(&value_fmt)
+        .y_label_formatter(&category)
+        .label_style((FAMILY, LABEL_PT))
+        .axis_desc_style((FAMILY, 15))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()?;
+    let label_style = TextStyle::from((FAMILY, 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let band = 0.8 / per;
+    let per_px = upper / f64::from(cc.plotting_area().dim_in_pixel().0.max(1));
+    for i in 0..n {
+        let top = n as f64 - i as f64 - 0.1;
+        let mut acc = 0.0;
+        // (value, bar index for its reference, y range) of each labelled bar.
+        let mut labelled = Vec::new();
+        for (j, s) in b.series.iter().enumerate() {
+            let Some(v) = s.values.get(i).copied().flatten() else {
+                continue;
+            };
+            let slot = if b.stacked { 0.0 } else { j as f64 };
+            let (y1, y0) = (top - slot * band, top - (slot + 1.0) * band + 0.03);
+            let (x0, x1) = if b.stacked { (acc, acc + v) } else { (0.0, v) };
+            acc = x1;
+            cc.draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x1, y1)],
+                color(j).filled(),
+            )))?;
+            if !b.stacked {
+                labelled.push((v, j, (y0, y1)));
+            }
+        }
+        if b.stacked && acc > 0.0 {
+            labelled.push((acc, 0, (top - band + 0.03, top)));
+        }
+        for (v, bar, (y0, y1)) in labelled {
+            let reference = b.reference_at(i, bar);
+            if let Some(r) = reference {
+                let pad = (y1 - y0) * 0.15;
+                cc.draw_series(std::iter::once(PathElement::new(
+                    vec![(r, y0 - pad), (r, y1 + pad)],
+                    BLACK.stroke_width(3),
+                )))?;
+            }
+            // The label follows the bar, or the tick when the tick would cross the label.
+            let text = fmt_value(v, b.money);
+            let label_span = f64::from(text_width(&text, 13) + 10) * per_px;
+            let x = match reference {
+                Some(r) if r > v && r < v + label_span => r,
+                _ => v,
+            };
+            cc.draw_series(std::iter::once(
+                EmptyElement::at((x, (y0 + y1) / 2.0))
+                    + Text::new(text, (5, 0), label_style.clone()),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Top of the y axis: the highest value or level plus headroom.
+fn y_upper(l: &Lines) -> f64 {
+    let ymax = l
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .chain(l.levels.iter().map(|v| v.y))
+        .filter(|y| y.is_finite())
+        .fold(0.0, f64::max);
+    if ymax > 0.0 {
+        ymax * 1.12
+    } else {
+        1.0
+    }
+}
+
+fn y_label_width(l: &Lines) -> u32 {
+    nice_ticks(0.0, y_upper(l), 6)
+        .iter()
+        .map(|t| text_width(&fmt_num(*t), LABEL_PT))
+        .max()
+        .unwrap_or(0)
+        + 34
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    l: &Lines,
+    y_label_w: u32,
+) -> DrawResult<DB> {
+    let body = draw_header(area, &l.title, &line_legend(l))?;
+    let fx = |x: f64| if l.x_log2 { x.log2() } else { x };
+    let usable = |x: f64| x.is_finite() && (!l.x_log2 || x > 0.0);
+    let xs: Vec<f64> = l
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(
+            l.spans
+                .iter()
+                .flat_map(|s| s.ranges.iter().flat_map(|r| [r.0, r.1])),
+        )
+        .filter(|x| usable(*x))
+        .map(fx)
+        .collect();
+    let (mut xlo, mut xhi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
+    if !xlo.is_finite() {
+        (xlo, xhi) = (0.0, 1.0);
+    }
+    if l.x_log2 {
+        (xlo, xhi) = (xlo - 0.3, xhi + 0.3);
+    } else if xhi - xlo < 1e-9 {
+        (xlo, xhi) = (xlo - 1.0, xhi + 1.0);
+    }
+    let x_ticks: Vec<f64> = if l.x_log2 {
+        let all: Vec<f64> = (xlo.ceil() as i64..=xhi.floor() as i64)
+            .map(|e| e as f64)
+            .collect();
+        let stride = all.len().div_ceil(10).max(1);
+        all.into_iter().step_by(stride).collect()
+    } else {
+        nice_ticks(xlo, xhi, 8)
+    };
+    let yhi = y_upper(l);
+    let y_ticks = nice_ticks(0.0, yhi, 6);
+    let mut cc = ChartBuilder::on(&body)
+        .margin_left(10)
+        .margin_right(30)
+        .margin_bottom(8)
+        .x_label_area_size(AXIS_H - 8)
+        .y_label_area_size(y_label_w)
+        .build_cartesian_2d(Axis::new(xlo, xhi, x_ticks), Axis::new(0.0, yhi, y_ticks))?;
+    let log2 = l.x_log2;
+    let x_fmt = move |v: &f64| {
+        if log2 {
+            fmt_int(2f64.powf(*v))
+        } else {
+            fmt_num(*v)
+        }
+    };
+    let y_fmt = |v: &f64| fmt_num(*v);
+    cc.configure_mesh()
+        .x_desc(l.x_axis.as_str())
+        .y_desc(l.y_axis.as_str())
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style((FAMILY, LABEL_PT))
+        .axis_desc_style((FAMILY, 15))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()?;
+    for s in &l.spans {
+        let bands = s
+            .ranges
+            .iter()
+            .filter(|r| usable(r.0) && usable(r.1))
+            .map(|r| {
+                // A single throttled sample still gets a visible band.
+                let (a, b) = (fx(r.0), fx(r.1).max(fx(r.0) + (xhi - xlo) * 0.002));
+                Rectangle::new([(a, 0.0), (b, yhi)], SPAN_COLOR.mix(0.18).filled())
+            });
+        cc.draw_series(bands)?;
+    }
+    for (i, v) in l.levels.iter().enumerate() {
+        let c = level_color(l, i);
+        cc.draw_series(DashedLineSeries::new(
+            vec![(xlo, v.y), (xhi, v.y)],
+            10,
+            6,
+            c.stroke_width(2),
+        ))?;
+        let style = TextStyle::from((FAMILY, 12).into_font())
+            .color(&c)
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        cc.draw_series(std::iter::once(
+            EmptyElement::at((xhi, v.y)) + Text::new(fmt_num(v.y), (-4, -3), style),
+        ))?;
+    }
+    for (i, s) in l.series.iter().enumerate() {
+        let c = color(i);
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|p| usable(p.0) && p.1.is_finite())
+            .map(|p| (fx(p.0), p.1))
+            .collect();
+        cc.draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?;
+        if points.len() <= 40 {
+            cc.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_inside_the_range() {
+        assert_eq!(
+            nice_ticks(0.0, 100.0, 5),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+        assert_eq!(
+            nice_ticks(0.0, 3350.0, 6),
+            vec![0.0, 1000.0, 2000.0, 3000.0]
+        );
+        let small: Vec<String> = nice_ticks(0.0, 0.9, 5)
+            .iter()
+            .map(|t| fmt_num(*t))
+            .collect();
+        assert_eq!(small, ["0", "0.2", "0.4", "0.6", "0.8"]);
+        assert_eq!(nice_ticks(5.0, 5.0, 4), vec![5.0]);
+    }
+
+    #[test]
+    fn the_embedded_font_registers_and_measures_text() {
+        register_font().unwrap();
+        let narrow = text_width("ii", 13);
+        let wide = text_width("WW", 13);
+        assert!(narrow > 0 && wide > 2 * narrow, "{narrow} {wide}");
+    }
+}

@@ -1,0 +1,145 @@
+use crate::util::llmrig;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/report")
+        .join(name)
+}
+
+#[test]
+fn report_of_two_runs_and_a_plan_shows_the_comparison_and_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    llmrig()
+        .arg("report")
+        .arg(fixture("compare-llama-3.1-70b-int4.json"))
+        .arg(fixture("run-rig-a.json"))
+        .arg(fixture("run-rig-b.json"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Verdict per GPU"))
+        .stdout(predicate::str::contains("below by"))
+        .stdout(predicate::str::contains("Plan with my rig's numbers"))
+        .stdout(predicate::str::contains("run-rig-a gpu0 H100 80GB HBM3"))
+        .stderr(predicate::str::contains("12 charts"));
+    let charts: Vec<String> = std::fs::read_dir(out.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        charts.iter().filter(|c| c.ends_with(".svg")).count(),
+        12,
+        "{charts:?}"
+    );
+    assert_eq!(
+        charts.iter().filter(|c| c.ends_with(".png")).count(),
+        12,
+        "{charts:?}"
+    );
+    assert!(
+        charts.contains(&"vs-compare-llama-3-1-70b-int4.svg".to_owned()),
+        "{charts:?}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("![GEMM throughput by matrix size](charts/runs-gemm.svg)"));
+    assert!(std::fs::read_to_string(out.join("report.html"))
+        .unwrap()
+        .starts_with("<!DOCTYPE html>"));
+}
+
+fn report_error(contents: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-input.json");
+    std::fs::write(&bad, contents).unwrap();
+    llmrig()
+        .arg("report")
+        .arg(fixture("run-rig-a.json"))
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad-input.json"))
+        .stderr(predicate::str::contains(expected))
+        .stderr(predicate::str::contains("\n").count(1));
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing is written when an input is bad"
+    );
+}
+
+#[test]
+fn a_truncated_run_is_one_clear_error_naming_the_file() {
+    let run = std::fs::read_to_string(fixture("run-rig-b.json")).unwrap();
+    report_error(&run[..run.len() / 3], "the file is truncated");
+}
+
+#[test]
+fn a_plan_from_a_newer_schema_is_refused() {
+    let plan = std::fs::read_to_string(fixture("compare-llama-3.1-70b-int4.json")).unwrap();
+    report_error(
+        &plan.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1),
+        "schema_version 7, newer than this llmrig reads (1)",
+    );
+}
+
+#[test]
+fn an_unknown_kind_is_refused() {
+    report_error(
+        r#"{"kind": "benchmark", "schema_version": 1}"#,
+        "'benchmark' document",
+    );
+}
+
+#[test]
+fn report_needs_inputs_and_an_output_directory() {
+    llmrig().args(["report", "--out", "x"]).assert().code(2);
+    llmrig()
+        .arg("report")
+        .arg(fixture("run-rig-a.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--out"));
+}
+
+#[test]
+fn plan_and_compare_draw_their_chart_to_png_or_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["overview.png", "overview.svg"] {
+        let path = dir.path().join(name);
+        llmrig()
+            .args([
+                "compare",
+                "--model",
+                "llama-3.1-70b",
+                "--precision",
+                "int4",
+                "--option",
+                "1xh100-sxm5-80gb",
+                "--option",
+                "4xrtx-4090",
+                "--chart",
+            ])
+            .arg(&path)
+            .assert()
+            .success();
+        let bytes = std::fs::read(&path).unwrap();
+        if name.ends_with(".png") {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        } else {
+            assert!(String::from_utf8(bytes)
+                .unwrap()
+                .contains("usable VRAM per GPU"));
+        }
+    }
+    llmrig()
+        .args(["plan", "--model", "llama-3.1-8b", "--chart"])
+        .arg(dir.path().join("overview.jpg"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must end in .svg or .png"));
+}
