@@ -116,8 +116,8 @@ pub struct Plan {
     pub weight_format: FormatInfo,
     pub model_memory: ModelMemory,
     pub options: Vec<GpuOption>,
-    /// Index into `options` of the cheapest fitting one whose GPU cost is known (options with
-    /// unpriced GPUs come last).
+    /// Index into `options` of the cheapest fitting one whose GPU cost is known and whose parts
+    /// hold the GPUs as listed (options with unpriced GPUs or needing workarounds come later).
     pub recommended: Option<usize>,
     /// Electricity price used, USD per kWh, and where it comes from.
     pub usd_per_kwh: f64,
@@ -401,10 +401,12 @@ fn finish(
         .filter(|(_, o)| o.fits)
         .min_by(|(_, a), (_, b)| {
             // Builds whose GPU cost is unknown cannot be called cheap: they rank last.
+            // So do builds that need risers, an open frame or other cards than listed.
             let key = |o: &GpuOption| match &o.build {
-                Some(b) if b.node.gpu_cost_known => (0, b.total_usd),
-                Some(b) => (1, b.total_usd),
-                None => (2, f64::INFINITY),
+                Some(b) if b.node.gpu_cost_known && b.node.builds_as_listed => (0, b.total_usd),
+                Some(b) if b.node.gpu_cost_known => (1, b.total_usd),
+                Some(b) => (2, b.total_usd),
+                None => (3, f64::INFINITY),
             };
             let (ka, kb) = (key(a), key(b));
             ka.0.cmp(&kb.0)

@@ -39,6 +39,8 @@ pub struct NodeBuild {
     pub lines: Vec<PartLine>,
     /// Whether the GPUs' cost is known (priced, or included in a priced system).
     pub gpu_cost_known: bool,
+    /// Whether the parts hold the GPUs as listed, without risers, an open frame or other cards.
+    pub builds_as_listed: bool,
     /// Sum of priced lines for one node.
     pub priced_total_usd: f64,
     /// Lines without a known price.
@@ -123,13 +125,14 @@ fn slots_spanned(n: u32, spacing: u32, width: u32) -> u32 {
     (n.saturating_sub(1)) * spacing + width
 }
 
-/// Picks the platform for `n` GPUs of this kind, with the reason and any fit warnings.
+/// Picks the platform for `n` GPUs of this kind, with any fit warnings; the flag says whether
+/// the cards fit it as built (false: risers or other cards needed).
 fn choose_platform<'a>(
     cat: &'a Catalog,
     gpu: &Gpu,
     n: u32,
     warnings: &mut Vec<String>,
-) -> Option<(&'a Platform, Option<&'a Price>)> {
+) -> Option<(&'a Platform, Option<&'a Price>, bool)> {
     let all = priced(cat.platforms.iter().map(|p| (p, p.prices.as_slice())));
     if gpu.form_factor != FormFactor::Pcie {
         let boards: Vec<_> = all
@@ -143,7 +146,7 @@ fn choose_platform<'a>(
         if boards.is_empty() {
             warnings.push(format!("{} is a {:?} module: it needs a baseboard system, and the catalog has none listed for it", gpu.name, gpu.form_factor));
         }
-        return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price));
+        return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price, true));
     }
     let width = gpu.slot_width.unwrap_or(2) as u32;
     // Passive cards rely on a server chassis pushing air through their fins.
@@ -165,7 +168,7 @@ fn choose_platform<'a>(
         .filter(|(p, _)| spacing_ok(p))
         .collect();
     if let Some((p, price, _)) = cheapest(fitting, |_| 1) {
-        return Some((p, price));
+        return Some((p, price, true));
     }
     let Some((p, price, _)) = cheapest(holding, |_| 1) else {
         let need = if passive {
@@ -184,7 +187,7 @@ fn choose_platform<'a>(
         p.name,
         p.gpu_slot_spacing.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into())
     ));
-    Some((p, price))
+    Some((p, price, false))
 }
 
 /// What to build for one node of `n` GPUs.
@@ -208,7 +211,9 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
     let n = input.gpus_per_node;
     let mut warnings = Vec::new();
     let mut lines = Vec::new();
-    let platform = choose_platform(cat, gpu, n, &mut warnings);
+    let chosen = choose_platform(cat, gpu, n, &mut warnings);
+    let platform_fits = chosen.is_some_and(|(_, _, fits)| fits);
+    let platform = chosen.map(|(p, price, _)| (p, price));
     let gpus_included = platform.is_some_and(|(p, _)| p.price_includes_gpus);
     // A system sold with its GPUs ships all of them, whatever the layout uses.
     let installed = platform
@@ -337,9 +342,12 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         .collect();
     let gpu_cost_known = gpu_price.is_some()
         || (gpus_included && platform.is_some_and(|(_, price)| price.is_some()));
+    let builds_as_listed =
+        platform_fits && lines.iter().all(|l| l.id.is_some() || l.kind != "case");
     NodeBuild {
         gpus_per_node: n,
         gpu_cost_known,
+        builds_as_listed,
         lines,
         priced_total_usd,
         unpriced,

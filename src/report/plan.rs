@@ -80,7 +80,7 @@ fn options_section(plan: &Plan) -> Section {
         })
         .collect();
     Section::new(
-        "Options (* = recommended: cheapest fit with known GPU cost; + = lower bound, some parts unpriced)",
+        "Options (* = recommended: cheapest fit with known GPU cost that builds as listed; + = lower bound, some parts unpriced)",
         &header,
         rows,
     )
