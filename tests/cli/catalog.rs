@@ -20,41 +20,25 @@ fn catalogs_list_at_least_25_entries_each() {
 }
 
 #[test]
-fn seed_models_and_gpus_resolve_by_alias() {
-    for m in [
-        "gpt2-xl",
-        "gpt-neo-2.7b",
-        "gpt-j-6b",
-        "gpt-3-175b",
-        "falcon-7b",
-        "falcon-40b",
-        "falcon-180b",
-        "llama-2-7b",
-        "llama-2-13b",
-        "llama-2-70b",
-        "llama-3.1-8b",
-        "llama-3.1-70b",
-        "llama-3.1-405b",
-        "mistral-7b",
-        "mixtral-8x7b",
-        "mixtral-8x22b",
-        "qwen2.5-7b",
-        "qwen2.5-72b",
-        "deepseek-v3",
-        "gemma-2-9b",
-        "gemma-2-27b",
-        "phi-3-mini",
+fn models_and_gpus_resolve_by_alias() {
+    // The full seed list is checked in src/catalog/model.rs; here the CLI path for aliases.
+    for (alias, id) in [
+        ("falcon180b", "falcon-180b"),
+        ("gptj", "gpt-j-6b"),
+        ("h100", "h100-sxm5-80gb"),
+        ("4090", "rtx-4090"),
     ] {
+        let kind = if id.contains("rtx") || id.contains("h100") {
+            "gpus"
+        } else {
+            "models"
+        };
         llmrig()
-            .args(["models", "show", m, "--json"])
+            .args([kind, "show", alias])
             .assert()
-            .success();
+            .success()
+            .stdout(predicate::str::contains(id));
     }
-    llmrig()
-        .args(["gpus", "show", "h100"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("h100-sxm5-80gb"));
 }
 
 #[test]
