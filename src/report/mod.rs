@@ -173,7 +173,7 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
         }
         if p.recommended.is_some() {
             b.push(Block::Text(
-                "* marks the recommended option: the cheapest that fits.".into(),
+                "* marks the recommended option: the cheapest fit whose GPU cost is known and whose parts hold the GPUs as listed.".into(),
             ));
         }
         b.extend(
