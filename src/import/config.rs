@@ -246,6 +246,26 @@ fn skeleton() -> Model {
     }
 }
 
+/// The GPT-2-style names (`n_embd`, `n_layer`, `n_head`, `n_inner`, `n_positions`) that GPT-2
+/// and GPT-J share: multi-head attention, LayerNorm, a 4 × hidden MLP when `n_inner` is null.
+fn gpt_like(c: &Cfg, max_pos_default: u64, tie_default: bool) -> Result<Model, ImportError> {
+    let mut m = skeleton();
+    m.hidden_size = c.req(&["n_embd", "hidden_size"])?;
+    m.num_hidden_layers = c.req(&["n_layer", "num_hidden_layers"])?;
+    m.num_attention_heads = c.req(&["n_head", "num_attention_heads"])?;
+    m.num_key_value_heads = m.num_attention_heads;
+    m.intermediate_size = c
+        .opt(&["n_inner"])?
+        .unwrap_or(m.hidden_size.saturating_mul(4));
+    m.vocab_size = c.req(&["vocab_size"])?;
+    m.max_position_embeddings = c
+        .opt(&["n_positions", "max_position_embeddings"])?
+        .unwrap_or(max_pos_default);
+    m.tie_word_embeddings = c.flag("tie_word_embeddings", tie_default)?;
+    m.norm = Norm::Layernorm;
+    Ok(m)
+}
+
 /// The Llama-style fields most decoder configs share: gated MLP, RMSNorm, no biases.
 fn llama_like(c: &Cfg, tie_default: bool, max_pos_default: u64) -> Result<Model, ImportError> {
     let mut m = skeleton();
@@ -324,39 +344,13 @@ fn map_architecture(c: &Cfg, notes: &mut Vec<String>) -> Result<Model, ImportErr
         "deepseek_v3" => deepseek(c, notes)?,
         "falcon" | "RefinedWeb" | "RefinedWebModel" => falcon(c)?,
         "gpt2" => {
-            let mut m = skeleton();
-            m.hidden_size = c.req(&["n_embd", "hidden_size"])?;
-            m.num_hidden_layers = c.req(&["n_layer", "num_hidden_layers"])?;
-            m.num_attention_heads = c.req(&["n_head", "num_attention_heads"])?;
-            m.num_key_value_heads = m.num_attention_heads;
-            m.intermediate_size = c
-                .opt(&["n_inner"])?
-                .unwrap_or(m.hidden_size.saturating_mul(4));
-            m.vocab_size = c.req(&["vocab_size"])?;
-            m.max_position_embeddings = c
-                .opt(&["n_positions", "max_position_embeddings"])?
-                .unwrap_or(1024);
-            m.tie_word_embeddings = c.flag("tie_word_embeddings", true)?;
+            let mut m = gpt_like(c, 1024, true)?;
             m.learned_position_embeddings = true;
-            m.norm = Norm::Layernorm;
             (m.qkv_bias, m.o_bias, m.mlp_bias) = (true, true, true);
             m
         }
         "gptj" => {
-            let mut m = skeleton();
-            m.hidden_size = c.req(&["n_embd", "hidden_size"])?;
-            m.num_hidden_layers = c.req(&["n_layer", "num_hidden_layers"])?;
-            m.num_attention_heads = c.req(&["n_head", "num_attention_heads"])?;
-            m.num_key_value_heads = m.num_attention_heads;
-            m.intermediate_size = c
-                .opt(&["n_inner"])?
-                .unwrap_or(m.hidden_size.saturating_mul(4));
-            m.vocab_size = c.req(&["vocab_size"])?;
-            m.max_position_embeddings = c
-                .opt(&["n_positions", "max_position_embeddings"])?
-                .unwrap_or(2048);
-            m.tie_word_embeddings = c.flag("tie_word_embeddings", false)?;
-            m.norm = Norm::Layernorm;
+            let mut m = gpt_like(c, 2048, false)?;
             // Attention and MLP run in parallel off one LayerNorm.
             m.norms_per_layer = 1;
             m.mlp_bias = true;
