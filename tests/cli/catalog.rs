@@ -1,15 +1,8 @@
-use crate::util::llmrig;
+use crate::util::{llmrig, stdout_json};
 use predicates::prelude::*;
 
 fn json_len(args: &[&str]) -> usize {
-    let out = llmrig()
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = stdout_json(llmrig().args(args));
     v.as_array().unwrap().len()
 }
 
@@ -43,14 +36,7 @@ fn models_and_gpus_resolve_by_alias() {
 
 #[test]
 fn every_entry_has_a_source_and_every_price_a_date() {
-    let out = llmrig()
-        .args(["gpus", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let gpus: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let gpus = stdout_json(llmrig().args(["gpus", "--json"]));
     for g in gpus.as_array().unwrap() {
         assert!(
             g["source"].as_str().unwrap().starts_with("http"),

@@ -1,5 +1,5 @@
 //! `llmrig import`: a real model directory written here, JSON and table output, exit codes.
-use assert_cmd::Command;
+use crate::util::{llmrig, stdout_json};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::io::Write;
@@ -51,10 +51,6 @@ fn tiny_gpt2(dir: &Path) {
     );
 }
 
-fn llmrig() -> Command {
-    Command::cargo_bin("llmrig").unwrap()
-}
-
 #[test]
 fn import_dir_json() {
     let dir = tempfile::Builder::new()
@@ -62,16 +58,7 @@ fn import_dir_json() {
         .tempdir()
         .unwrap();
     tiny_gpt2(dir.path());
-    let out = llmrig()
-        .arg("import")
-        .arg(dir.path())
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = stdout_json(llmrig().arg("import").arg(dir.path()).arg("--json"));
     // F16: 192 + 64 + 256 + 256 = 768 elements; F32: 80 + 128 + 6 × 8 + 24 + 8 + 32 + 8 = 328.
     assert_eq!(v["weights"]["params"], 1096);
     assert_eq!(v["weights"]["by_dtype"]["F16"]["bytes"], 1536);
@@ -142,17 +129,13 @@ fn import_errors_exit_2_with_one_line() {
 fn plan_uses_exact_weight_bytes_from_the_files() {
     let dir = tempfile::tempdir().unwrap();
     tiny_gpt2(dir.path());
-    let out = llmrig()
-        .arg("plan")
-        .arg("--model")
-        .arg(dir.path())
-        .args(["--gpu", "rtx-4090", "--json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = stdout_json(
+        llmrig()
+            .arg("plan")
+            .arg("--model")
+            .arg(dir.path())
+            .args(["--gpu", "rtx-4090", "--json"]),
+    );
     assert_eq!(v["model_memory"]["weights_bytes"], 2848.0);
     assert_eq!(v["options"][0]["fits"], true);
 }

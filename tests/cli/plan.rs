@@ -1,4 +1,4 @@
-use crate::util::llmrig;
+use crate::util::{llmrig, stdout_json};
 use predicates::prelude::*;
 
 #[test]
@@ -17,23 +17,16 @@ fn falcon_180b_int4_prints_parts_price_power_and_circuits() {
 
 #[test]
 fn plan_json_is_the_documented_schema() {
-    let out = llmrig()
-        .args([
-            "plan",
-            "--model",
-            "falcon-180b",
-            "--precision",
-            "int4",
-            "--gpu",
-            "a100-sxm4-40gb",
-            "--json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = stdout_json(llmrig().args([
+        "plan",
+        "--model",
+        "falcon-180b",
+        "--precision",
+        "int4",
+        "--gpu",
+        "a100-sxm4-40gb",
+        "--json",
+    ]));
     assert_eq!(v["kind"], "plan");
     assert_eq!(v["schema_version"], 1);
     let o = &v["options"][0];

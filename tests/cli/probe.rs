@@ -1,10 +1,11 @@
 //! `llmrig probe` on a machine without a GPU (and with one: the same contract holds).
+use crate::util::llmrig;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
 fn probe(out: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("llmrig").unwrap();
+    let mut cmd = llmrig();
     cmd.args(["probe", "--cpu-size", "small", "--out"])
         .arg(out)
         .env_remove("LLMRIG_REQUIRE_GPU");
@@ -126,7 +127,7 @@ fn gpu_phases_pass_their_checks_when_a_gpu_is_required() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run.json");
-    let mut cmd = Command::cargo_bin("llmrig").unwrap();
+    let mut cmd = llmrig();
     cmd.args([
         "probe",
         "--cpu-size",

@@ -6,3 +6,9 @@ pub fn llmrig() -> assert_cmd::Command {
     cmd.env_remove("LLMRIG_CATALOG_DIR");
     cmd
 }
+
+/// Runs `cmd`, expects success, and parses its stdout as JSON.
+pub fn stdout_json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("stdout is JSON")
+}
