@@ -79,7 +79,10 @@ fn common<T: Entry>(
         )?;
         c.ensure(!entry.name().trim().is_empty(), "name", "must not be empty")?;
         c.ensure(is_url(entry.source()), "source", "must be an http(s) URL")?;
-        let fields = serde_json::to_value(entry).ok();
+        // Serializing is the one generic way to list an entry's fields; only needed with `sources`.
+        let fields = (!entry.sources().is_empty())
+            .then(|| serde_json::to_value(entry).ok())
+            .flatten();
         for (field, url) in entry.sources() {
             let known = fields
                 .as_ref()
