@@ -32,13 +32,19 @@ pub struct Price {
     pub note: Option<String>,
 }
 
-/// Picks the price a buyer would pay today: the newest price, and at equal dates a new price
-/// over a used one (a discontinued card's newest price is often a used one).
+/// Picks the price a buyer would pay today: the newest price, whatever its kind (a discontinued
+/// card's newest price is often a used one, and it beats its old launch price). At equal dates an
+/// observed price beats an estimate, and a new one beats a used one.
 pub fn preferred(prices: &[Price]) -> Option<&Price> {
-    let new = |p: &Price| p.kind != PriceKind::Used;
+    let rank = |p: &Price| match p.kind {
+        PriceKind::StreetNew => 3,
+        PriceKind::LaunchMsrp => 2,
+        PriceKind::Used => 1,
+        PriceKind::Estimate => 0,
+    };
     prices
         .iter()
-        .max_by(|a, b| a.date.cmp(&b.date).then_with(|| new(a).cmp(&new(b))))
+        .max_by(|a, b| a.date.cmp(&b.date).then_with(|| rank(a).cmp(&rank(b))))
 }
 
 #[cfg(test)]
@@ -70,5 +76,16 @@ mod tests {
         assert_eq!(preferred(&tie).unwrap().usd, 1900.0);
         assert!(preferred(&[]).is_none());
         assert_eq!(preferred(&prices[1..2]).unwrap().usd, 700.0);
+        let observed = [
+            price(30000.0, PriceKind::Estimate, "2025-03"),
+            price(24500.0, PriceKind::Used, "2025-03"),
+        ];
+        assert_eq!(preferred(&observed).unwrap().usd, 24500.0);
+        // A day-dated price is newer than a month-only one of the same month.
+        let days = [
+            price(1.0, PriceKind::StreetNew, "2025-07"),
+            price(2.0, PriceKind::Used, "2025-07-23"),
+        ];
+        assert_eq!(preferred(&days).unwrap().usd, 2.0);
     }
 }
