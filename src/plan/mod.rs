@@ -496,4 +496,6 @@ fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String
 }
 
 #[cfg(test)]
+mod price_sweep;
+#[cfg(test)]
 mod tests;
