@@ -4,4 +4,5 @@ mod import;
 mod plan;
 mod probe;
 mod report;
+mod training;
 mod util;
