@@ -4,6 +4,7 @@
 //! [`Plan`] it returns as a table, Markdown or JSON (the JSON is the stable contract that
 //! `llmrig report` and other tools read; see `SCHEMA_VERSION`).
 
+pub mod calibrate;
 pub mod constants;
 mod cost;
 pub mod format;

@@ -1,4 +1,5 @@
 //! CLI integration tests: one test binary, one module per command.
+mod calibrate;
 mod catalog;
 mod import;
 mod plan;
