@@ -273,6 +273,13 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                     1,
                     "included in the system",
                 ));
+                let offload_gib = input.offload_host_bytes / (1u64 << 30) as f64;
+                if offload_gib > p.ram_max_gib as f64 {
+                    warnings.push(format!(
+                        "offloaded training states need {offload_gib:.0} GiB of host RAM per node; '{}' holds at most {} GiB",
+                        p.name, p.ram_max_gib
+                    ));
+                }
             } else {
                 cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
             }

@@ -437,6 +437,21 @@ fn offloading_frees_gpu_memory_and_sizes_host_ram() {
     let same = memory::per_gpu(m, &params, &l, h100.memory_bytes());
     assert_eq!(same.weights_bytes, 0.0);
     assert!(same.offload_host_bytes_per_node > mem.offload_host_bytes_per_node);
+    // A system whose RAM cannot hold the offloaded states says so.
+    let falcon = PlanRequest {
+        offload_optimizer: true,
+        offload_params: true,
+        zero_stage: 3,
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
+    let o = only(&plan(cat(), model("falcon-180b"), &falcon, &[h100])).clone();
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.contains("GiB of host RAM per node")),
+        "{:?}",
+        o.warnings
+    );
     // Parameter offload is ZeRO-3 only; offload is for training.
     let z2 = PlanRequest {
         zero_stage: 2,
@@ -454,13 +469,7 @@ fn offloading_frees_gpu_memory_and_sizes_host_ram() {
 fn lora_with_trainable_embedding_and_head_pays_their_states() {
     let m = model("llama-3.1-8b");
     let p = m.param_counts();
-    let l = Layout {
-        tp: 1,
-        pp: 1,
-        dp: 1,
-        nodes: 1,
-        gpus_per_node: 1,
-    };
+    let l = training::single_gpu();
     let base = PlanRequest::new(Workload::Lora, 2048);
     let both = PlanRequest {
         lora_trainable: LoraTrainable {
@@ -494,13 +503,7 @@ fn lora_with_trainable_embedding_and_head_pays_their_states() {
 #[test]
 fn only_eager_attention_stores_scores() {
     let m = model("llama-3.1-8b");
-    let l = Layout {
-        tp: 1,
-        pp: 1,
-        dp: 1,
-        nodes: 1,
-        gpus_per_node: 1,
-    };
+    let l = training::single_gpu();
     let act = |attention, ctx| {
         let r = PlanRequest {
             attention,

@@ -50,6 +50,17 @@ pub fn trainable_params(model: &Model, req: &PlanRequest) -> f64 {
     }
 }
 
+/// One GPU, no parallelism: the layout single-GPU measurements describe.
+pub fn single_gpu() -> Layout {
+    Layout {
+        tp: 1,
+        pp: 1,
+        dp: 1,
+        nodes: 1,
+        gpus_per_node: 1,
+    }
+}
+
 /// Whether any model state lives in host RAM.
 pub fn offloads(req: &PlanRequest) -> bool {
     req.offload_optimizer || req.offload_params
@@ -254,16 +265,6 @@ mod tests {
         Catalog::embedded().unwrap().models.get(id).unwrap().clone()
     }
 
-    fn one_gpu() -> Layout {
-        Layout {
-            tp: 1,
-            pp: 1,
-            dp: 1,
-            nodes: 1,
-            gpus_per_node: 1,
-        }
-    }
-
     #[test]
     fn flash_attention_stores_no_scores_eager_does() {
         let m = model("llama-3.1-8b");
@@ -288,8 +289,8 @@ mod tests {
         let r = PlanRequest::new(Workload::Qlora, 2048);
         // 2048 tokens × 128,256 vocab × 14 bytes.
         assert_eq!(loss_bytes(&m, &r, 1.0), 2048.0 * 128_256.0 * 14.0);
-        let short = activations(&m, &r, &one_gpu());
-        let long = activations(&m, &PlanRequest::new(Workload::Qlora, 4096), &one_gpu());
+        let short = activations(&m, &r, &single_gpu());
+        let long = activations(&m, &PlanRequest::new(Workload::Qlora, 4096), &single_gpu());
         assert!((long / short - 2.0).abs() < 1e-9, "linear in s with flash");
     }
 

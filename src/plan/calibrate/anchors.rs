@@ -3,7 +3,7 @@
 use super::{Anchor, Tolerance};
 use crate::catalog::{Catalog, Gpu, Model};
 use crate::plan::{
-    self, constants as c, memory, speed, training, Layout, PlanRequest, WeightFormat, Workload,
+    self, constants as c, memory, speed, training, PlanRequest, WeightFormat, Workload,
 };
 
 const GB: f64 = 1e9;
@@ -57,16 +57,6 @@ fn gpu<'a>(cat: &'a Catalog, id: &str) -> Result<&'a Gpu, String> {
     cat.gpus
         .get(id)
         .ok_or_else(|| format!("no gpu '{id}' in the catalog"))
-}
-
-fn one_gpu() -> Layout {
-    Layout {
-        tp: 1,
-        pp: 1,
-        dp: 1,
-        nodes: 1,
-        gpus_per_node: 1,
-    }
 }
 
 /// A weight format by its CLI name, so formats other branches add are picked up by name.
@@ -183,7 +173,12 @@ fn torchtune_gb(cat: &Catalog, workload: Workload) -> Result<f64, String> {
         batch: 4,
         ..PlanRequest::new(workload, 2048)
     };
-    let m = memory::per_gpu(model(cat, "llama-2-7b")?, &req, &one_gpu(), 24.0 * GIB);
+    let m = memory::per_gpu(
+        model(cat, "llama-2-7b")?,
+        &req,
+        &training::single_gpu(),
+        24.0 * GIB,
+    );
     Ok((m.total_bytes - c::CUDA_CONTEXT_GIB * GIB) / GB)
 }
 
@@ -199,7 +194,7 @@ fn qlora_max_context(cat: &Catalog, model_id: &str, gib: f64) -> Result<f64, Str
             context_tokens: ctx,
             ..req.clone()
         };
-        memory::per_gpu(m, &r, &one_gpu(), gib * GIB).fits()
+        memory::per_gpu(m, &r, &training::single_gpu(), gib * GIB).fits()
     };
     plan::largest(1, 1 << 21, fits)
         .map(|t| t as f64)
