@@ -5,6 +5,7 @@ use crate::cli::{Cli, Command};
 use crate::output::Printer;
 use std::path::PathBuf;
 
+mod calibrate;
 mod catalog;
 mod import;
 mod plan;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Import { path } => import::run(&ctx, &path),
         Command::Plan(args) => plan::plan(&ctx, args),
         Command::Compare(args) => plan::compare(&ctx, args),
+        Command::Calibrate => calibrate::run(&ctx),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
         Command::Completions { shell } => {

@@ -28,11 +28,27 @@ fn resolve_model(ctx: &Context, cat: &Catalog, name: &str) -> anyhow::Result<(Mo
 }
 
 fn request(
+    cat: &Catalog,
     opts: &PlanOptions,
     model: &Model,
     exact: Option<f64>,
 ) -> anyhow::Result<plan::PlanRequest> {
     let mut req = opts.request(model.max_position_embeddings);
+    if let Some(name) = req.electricity.take() {
+        // An id or a region, else the catalog's lookup (fragments, near names).
+        let id = match plan::tariff(cat, Some(&name)) {
+            Some(e) => e.id.clone(),
+            None => cat
+                .electricity
+                .resolve(&name)
+                .map_err(|e| {
+                    anyhow::anyhow!("{e} ('llmrig parts electricity' lists tariffs and regions)")
+                })?
+                .id
+                .clone(),
+        };
+        req.electricity = Some(id);
+    }
     // Exact file bytes describe the file's own format; they replace the estimate only then.
     if opts.precision.is_none() && !req.is_training() {
         req.exact_weight_bytes = exact;
@@ -77,7 +93,7 @@ fn status(plan: &Plan) -> ExitStatus {
 pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
-    let req = request(&args.options, &model, exact)?;
+    let req = request(&cat, &args.options, &model, exact)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
     } else {
@@ -101,7 +117,7 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
 pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
-    let req = request(&args.options, &model, exact)?;
+    let req = request(&cat, &args.options, &model, exact)?;
     let options: Vec<(u32, &Gpu)> = args
         .options_list
         .iter()

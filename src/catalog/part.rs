@@ -222,6 +222,10 @@ entry! {
         /// The planner's default tariff.
         #[serde(default)]
         pub default: bool,
+        /// Carbon intensity of the region's grid, grams CO2 (or CO2e, as the source gives it)
+        /// per kWh; optional, cited in `sources.gco2_per_kwh`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub gco2_per_kwh: Option<f64>,
     }
 }
 

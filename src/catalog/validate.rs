@@ -242,6 +242,14 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             entry: e,
         };
         c.range("usd_per_kwh", e.usd_per_kwh, 0.01, 2.0)?;
+        if let Some(g) = e.gco2_per_kwh {
+            c.range("gco2_per_kwh", g, 0.0, 2_000.0)?;
+            c.ensure(
+                e.sources.contains_key("gco2_per_kwh"),
+                "gco2_per_kwh",
+                "needs its own source in sources.gco2_per_kwh",
+            )?;
+        }
         c.ensure(
             is_date(&e.date),
             "date",

@@ -53,6 +53,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Compare rigs side by side for one model (e.g. 4xv100-32gb against 8xa100-80gb).
     Compare(CompareArgs),
+    /// Check the planner against every published anchor (memory, FLOPs, speed) with its
+    /// error and tolerance; exit 1 when one is outside.
+    Calibrate,
     /// Measure this machine: CPU always, NVIDIA GPUs when the driver and CUDA libraries are present.
     Probe(ProbeArgs),
     /// Render charts, HTML and Markdown from saved plans and probe runs.

@@ -1,5 +1,8 @@
 //! `llmrig plan` and `llmrig compare` arguments.
-use crate::plan::{KvFormat, PlanRequest, Recompute, WeightFormat, Workload};
+use crate::plan::{
+    Attention, KvFormat, LoraTrainable, OffloadTarget, PlanRequest, Recompute, WeightFormat,
+    Workload,
+};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -18,6 +21,15 @@ pub enum GradPrecision {
     Fp32,
     /// bf16 gradients: 2 + 2 + 12 = 16 bytes per parameter (ZeRO paper).
     Bf16,
+}
+
+/// Base-model parts LoRA may train in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoraPart {
+    /// The token embedding.
+    Embed,
+    /// The output head (the embedding when tied).
+    Head,
 }
 
 /// Options shared by `plan` and `compare`.
@@ -49,12 +61,33 @@ pub struct PlanOptions {
     /// ZeRO stage 0-3 when training (default: 3 for train and lora, 0 for qlora).
     #[arg(long)]
     pub zero: Option<u8>,
-    /// Keep optimizer states in host RAM (ZeRO-Offload).
-    #[arg(long)]
-    pub offload: bool,
+    /// Keep training states in host RAM: `optimizer` (the default when no value is given:
+    /// Adam states, fp32 master weights and gradients, as ZeRO-Offload) or `params` (those and
+    /// the 16-bit weights, as ZeRO-3 offload_param). Host RAM is sized for it.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "optimizer",
+          value_name = "WHAT", help_heading = "Model and workload")]
+    pub offload: Option<OffloadTarget>,
     /// LoRA rank.
     #[arg(long, default_value_t = 16)]
     pub lora_rank: u64,
+    /// Base-model parts LoRA also trains in full, with gradients and Adam states (PEFT
+    /// modules_to_save), e.g. `embed,head`.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        help_heading = "Model and workload"
+    )]
+    pub lora_trainable: Vec<LoraPart>,
+    /// Attention kernel when training: flash (FlashAttention/SDPA, stores no s² scores) or
+    /// eager (stores them).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "flash",
+        help_heading = "Model and workload"
+    )]
+    pub attention: Attention,
     /// Gradient precision for Adam (fp32: 18 bytes/param, bf16: 16 bytes/param).
     #[arg(long, value_enum, default_value = "fp32")]
     pub grad_precision: GradPrecision,
@@ -73,6 +106,14 @@ pub struct PlanOptions {
     /// Electricity price (default: the catalog's default tariff).
     #[arg(long)]
     pub usd_per_kwh: Option<f64>,
+    /// Electricity tariff by id or region, e.g. us-ca (price and grid CO2; `llmrig parts
+    /// electricity` lists them).
+    #[arg(long, value_name = "TARIFF", help_heading = "Cost")]
+    pub electricity: Option<String>,
+    /// Grid carbon intensity in grams CO2 per kWh (default: the tariff's sourced figure),
+    /// for tonnes CO2 per month and per training run.
+    #[arg(long, value_name = "G", help_heading = "Cost")]
+    pub grid_gco2_per_kwh: Option<f64>,
     /// Fraction of time at full load, for running cost.
     #[arg(long, default_value_t = 1.0)]
     pub utilization: f64,
@@ -168,8 +209,14 @@ impl PlanOptions {
         if let Some(z) = self.zero {
             req.zero_stage = z;
         }
-        req.offload_optimizer = self.offload;
+        req.offload_optimizer = self.offload.is_some();
+        req.offload_params = self.offload == Some(OffloadTarget::Params);
         req.lora_rank = self.lora_rank;
+        req.lora_trainable = LoraTrainable {
+            embed: self.lora_trainable.contains(&LoraPart::Embed),
+            head: self.lora_trainable.contains(&LoraPart::Head),
+        };
+        req.attention = self.attention;
         req.grad_bytes = match self.grad_precision {
             GradPrecision::Fp32 => 4.0,
             GradPrecision::Bf16 => 2.0,
@@ -185,6 +232,8 @@ impl PlanOptions {
             req.efficiencies.train_mfu = e;
         }
         req.usd_per_kwh = self.usd_per_kwh;
+        req.electricity = self.electricity.clone();
+        req.grid_gco2_per_kwh = self.grid_gco2_per_kwh;
         req.utilization = self.utilization;
         req.max_nodes = self.max_nodes;
         req

@@ -65,6 +65,24 @@ constants! {
     /// DeepSpeed ZeRO-3 keeps gathered parameters alive: 4 bytes × the largest tensor
     /// (estimate_zero3_model_states_mem_needs).
     ZERO3_LIVE_BYTES_PER_PARAM: 4.0, "bytes × largest tensor";
+    /// Bytes per token × vocabulary entry that the training loss holds at its peak, in the
+    /// backward pass of Hugging Face transformers' ForCausalLMLoss: the 16-bit logits (2), their
+    /// fp32 upcast `logits.float()` (4), cross-entropy's saved log-softmax (4) and its gradient
+    /// (4). Fused or chunked losses (Liger, Unsloth, torchtune) hold far less.
+    LOSS_BYTES_PER_LOGIT: 14.0, "bytes per token × vocab";
+    /// FlashAttention/SDPA keeps one fp32 log-sum-exp per head and token for the backward pass
+    /// instead of the s × s scores (assumed unless --attention eager).
+    FLASH_LSE_BYTES: 4.0, "bytes per head × token";
+    /// Training processes beyond the CUDA context: cuBLAS/cuBLASLt workspaces, autograd and
+    /// caching-allocator blocks that are reserved but not reusable; fitted so small-model
+    /// LoRA/QLoRA runs come out as measured (Unsloth's HF+FA2 Llama 3.1 8B table, torchtune).
+    TRAIN_RUNTIME_GIB: 1.0, "GiB per GPU";
+    /// Host RAM over the offloaded states' bytes (DeepSpeed's estimators use
+    /// additional_buffer_factor = 1.5; pinned buffers and fragmentation).
+    OFFLOAD_HOST_BUFFER_FACTOR: 1.5, "× offloaded bytes";
+    /// Without ZeRO-3's zero.Init every process first builds the whole model in fp32 in host RAM
+    /// (DeepSpeed's ZeRO-2 offload estimate: max(4 × GPUs, 16) bytes/param).
+    HOST_LOAD_BYTES_PER_PARAM: 4.0, "bytes/param per process";
     /// Host RAM for loading: at least the weights one node holds, plus the OS and runtime.
     RAM_PER_WEIGHT_BYTE: 1.0, "bytes RAM / byte of weights";
     /// Host RAM beyond the weights for the OS, data loaders and the runtime.

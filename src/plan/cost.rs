@@ -1,7 +1,7 @@
 //! Purchase, power and running cost, and the cloud rental it replaces.
 use super::constants as c;
 use super::request::PlanRequest;
-use super::speed::Speed;
+use super::speed::{Speed, TrainingTime};
 use super::Build;
 use crate::catalog::{Catalog, Gpu};
 use serde::Serialize;
@@ -76,5 +76,39 @@ pub(super) fn cost(
         usd_per_token_per_s: speed
             .filter(|s| s.decode_batch_tokens_per_s > 0.0 && build.total_usd > 0.0)
             .map(|s| build.total_usd / s.decode_batch_tokens_per_s),
+    }
+}
+
+/// Grid emissions of one option: running it, and its training run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Emissions {
+    /// Carbon intensity used, grams CO2 per kWh (CO2e when the figure is CO2e).
+    pub grid_gco2_per_kwh: f64,
+    /// Wall energy in a month at the plan's utilization.
+    pub energy_kwh_per_month: f64,
+    pub co2_tonnes_per_month: f64,
+    /// Wall energy of the training run (`--train-tokens`) at load on every node.
+    pub training_energy_kwh: Option<f64>,
+    pub training_co2_tonnes: Option<f64>,
+}
+
+/// Emissions from the option's wall power and, for a training run, its wall-clock time.
+pub(super) fn emissions(
+    cost: &Cost,
+    req: &PlanRequest,
+    training: Option<&TrainingTime>,
+    grid_gco2_per_kwh: f64,
+) -> Emissions {
+    let avg_w = req.utilization * cost.power_load_w + (1.0 - req.utilization) * cost.power_idle_w;
+    let energy_kwh_per_month = avg_w / 1000.0 * c::HOURS_PER_MONTH;
+    let tonnes = |kwh: f64| kwh * grid_gco2_per_kwh / 1e6;
+    let training_energy_kwh =
+        training.map(|t| cost.power_load_w / 1000.0 * t.wall_clock_days * 24.0);
+    Emissions {
+        grid_gco2_per_kwh,
+        energy_kwh_per_month,
+        co2_tonnes_per_month: tonnes(energy_kwh_per_month),
+        training_energy_kwh,
+        training_co2_tonnes: training_energy_kwh.map(tonnes),
     }
 }

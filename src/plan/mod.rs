@@ -4,6 +4,7 @@
 //! [`Plan`] it returns as a table, Markdown or JSON (the JSON is the stable contract that
 //! `llmrig report` and other tools read; see `SCHEMA_VERSION`).
 
+pub mod calibrate;
 pub mod constants;
 mod cost;
 pub mod format;
@@ -12,16 +13,19 @@ pub mod memory;
 pub mod parts;
 mod request;
 pub mod speed;
+mod training;
 
-pub use cost::{CloudCost, Cost};
+pub use cost::{CloudCost, Cost, Emissions};
 pub use format::{FormatInfo, KvFormat, WeightFormat};
 pub use layout::Layout;
 pub use memory::{MemoryBreakdown, ModelMemory};
 pub use parts::{NodeBuild, PartLine};
-pub use request::{Efficiencies, PlanRequest, Recompute, Workload};
+pub use request::{
+    Attention, Efficiencies, LoraTrainable, OffloadTarget, PlanRequest, Recompute, Workload,
+};
 pub use speed::{Speed, TrainingTime};
 
-use crate::catalog::{Catalog, ComputeDtype, Gpu, Model};
+use crate::catalog::{Catalog, ComputeDtype, Electricity, Gpu, Model};
 use constants::Assumption;
 use serde::Serialize;
 
@@ -71,6 +75,8 @@ pub struct GpuOption {
     pub max_batch: Option<u64>,
     pub build: Option<Build>,
     pub cost: Option<Cost>,
+    /// Grid CO2 of running it and of its training run; absent when the intensity is unknown.
+    pub emissions: Option<Emissions>,
     pub speed: Option<Speed>,
     pub training: Option<TrainingTime>,
     pub warnings: Vec<String>,
@@ -97,6 +103,7 @@ impl GpuOption {
             max_batch: None,
             build: None,
             cost: None,
+            emissions: None,
             speed: None,
             training: None,
             warnings: precision_warnings(gpu, req),
@@ -122,6 +129,9 @@ pub struct Plan {
     /// Electricity price used, USD per kWh, and where it comes from.
     pub usd_per_kwh: f64,
     pub electricity_source: String,
+    /// Grid carbon intensity used, grams CO2 per kWh, and where it comes from.
+    pub grid_gco2_per_kwh: Option<f64>,
+    pub grid_source: String,
     pub assumptions: Vec<Assumption>,
     pub rules: Vec<&'static str>,
 }
@@ -132,6 +142,8 @@ pub const RULES: &[&str] = &[
     "inference pipelines only across nodes (one stage per node); training may pipeline inside a node and adds data parallelism",
     "ZeRO-2/3 shard over data parallelism and are not combined with pipeline parallelism (as in DeepSpeed)",
     "training activations follow Korthikanti et al. 2022 with sequence parallelism when TP > 1, in 16-bit",
+    "training assumes FlashAttention/SDPA (no s² attention scores stored) unless --attention eager, and a Hugging Face cross-entropy loss holding LOSS_BYTES_PER_LOGIT per token × vocabulary entry",
+    "offloading follows DeepSpeed: optimizer offload moves Adam states, fp32 master weights and gradients to host RAM; parameter offload (ZeRO-3) moves the 16-bit weights too",
     "RAM holds at least the node's weights for loading; NVMe holds two copies of the weights",
     "PSU capacity covers the DC load with headroom for transients; circuits are sized for continuous load",
 ];
@@ -153,6 +165,14 @@ pub enum PlanError {
     ZeroStage(u8),
     #[error("--train-tokens only applies to training workloads (train, lora, qlora)")]
     TrainTokensForInference,
+    #[error("'{0}' only applies to training workloads (train, lora, qlora)")]
+    TrainingOnly(&'static str),
+    #[error("--lora-trainable only applies to lora and qlora")]
+    LoraTrainableWithoutLora,
+    #[error("--offload params needs ZeRO-3 (DeepSpeed offloads parameters only at stage 3; got --zero {0})")]
+    ParamOffloadNeedsZero3(u8),
+    #[error("--grid-gco2-per-kwh must be between 0 and 2000 (got {0})")]
+    GridIntensity(f64),
 }
 
 /// Checks a request against the model before planning.
@@ -203,6 +223,26 @@ pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
     }
     if req.train_tokens.is_some() && !req.is_training() {
         return Err(PlanError::TrainTokensForInference);
+    }
+    if !req.is_training() {
+        if req.offload_optimizer || req.offload_params {
+            return Err(PlanError::TrainingOnly("--offload"));
+        }
+        if req.attention != Attention::Flash {
+            return Err(PlanError::TrainingOnly("--attention eager"));
+        }
+    }
+    let lora_parts = req.lora_trainable.embed || req.lora_trainable.head;
+    if lora_parts && !matches!(req.workload, Workload::Lora | Workload::Qlora) {
+        return Err(PlanError::LoraTrainableWithoutLora);
+    }
+    if req.offload_params && req.zero_stage < 3 {
+        return Err(PlanError::ParamOffloadNeedsZero3(req.zero_stage));
+    }
+    if let Some(g) = req.grid_gco2_per_kwh {
+        if !(0.0..=2000.0).contains(&g) {
+            return Err(PlanError::GridIntensity(g));
+        }
     }
     Ok(())
 }
@@ -285,7 +325,7 @@ fn evaluate(
     gpu: &Gpu,
     layout: Layout,
     mem: MemoryBreakdown,
-    usd_per_kwh: f64,
+    tariff: &Tariff,
 ) -> GpuOption {
     let mm = memory::model_memory(model, req);
     let fits = mem.fits();
@@ -337,7 +377,7 @@ fn evaluate(
                 * layout.gpus_per_node as f64)
                 .min(mm.weights_bytes),
             model_weight_bytes: mm.weights_bytes,
-            offload_host_bytes: mm.offload_host_bytes / layout.nodes as f64,
+            offload_host_bytes: mem.offload_host_bytes_per_node,
             nic_per_gpu: req.is_training(),
         },
     );
@@ -357,15 +397,19 @@ fn evaluate(
     option.warnings.extend(build.node.warnings.iter().cloned());
     let speed = (!req.is_training()).then(|| speed::inference(model, req, gpu, &layout, &mm));
     option.training = speed::training(model, req, gpu, layout.gpus());
-    option.cost = Some(cost::cost(
+    let cost = cost::cost(
         cat,
         gpu,
         req,
         &build,
         layout.gpus(),
         speed.as_ref(),
-        usd_per_kwh,
-    ));
+        tariff.usd_per_kwh,
+    );
+    option.emissions = tariff
+        .grid_gco2_per_kwh
+        .map(|g| cost::emissions(&cost, req, option.training.as_ref(), g));
+    option.cost = Some(cost);
     option.speed = speed;
     option.build = Some(build);
     option
@@ -373,8 +417,31 @@ fn evaluate(
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-fn electricity(cat: &Catalog, req: &PlanRequest) -> (f64, String) {
-    match (req.usd_per_kwh, cat.default_electricity()) {
+/// The electricity tariff `name` picks: an id, or a region (e.g. `us-ca`) whose default or
+/// newest tariff is used; without a name, the catalog default.
+pub fn tariff<'a>(cat: &'a Catalog, name: Option<&str>) -> Option<&'a Electricity> {
+    let Some(name) = name else {
+        return cat.default_electricity();
+    };
+    cat.electricity.get(name).or_else(|| {
+        cat.electricity
+            .iter()
+            .filter(|e| e.region.eq_ignore_ascii_case(name))
+            .max_by(|a, b| a.default.cmp(&b.default).then(a.date.cmp(&b.date)))
+    })
+}
+
+/// Electricity price and grid carbon intensity for a request, with their sources.
+struct Tariff {
+    usd_per_kwh: f64,
+    source: String,
+    grid_gco2_per_kwh: Option<f64>,
+    grid_source: String,
+}
+
+fn electricity(cat: &Catalog, req: &PlanRequest) -> Tariff {
+    let chosen = tariff(cat, req.electricity.as_deref());
+    let (usd_per_kwh, source) = match (req.usd_per_kwh, chosen) {
         (Some(v), _) => (v, "--usd-per-kwh".into()),
         (None, Some(e)) => (
             e.usd_per_kwh,
@@ -385,6 +452,31 @@ fn electricity(cat: &Catalog, req: &PlanRequest) -> (f64, String) {
             0.1688,
             "US residential average, April 2024 (EIA; no tariff in the catalog)".into(),
         ),
+    };
+    let from_tariff = chosen.and_then(|e| e.gco2_per_kwh.map(|g| (g, e)));
+    let (grid_gco2_per_kwh, grid_source) = match (req.grid_gco2_per_kwh, from_tariff) {
+        (Some(g), _) => (Some(g), "--grid-gco2-per-kwh".into()),
+        (None, Some((g, e))) => (
+            Some(g),
+            format!(
+                "{} ({})",
+                e.region,
+                e.sources.get("gco2_per_kwh").unwrap_or(&e.source)
+            ),
+        ),
+        (None, None) => (
+            None,
+            format!(
+                "unknown for {}: pass --grid-gco2-per-kwh",
+                chosen.map_or("the catalog's tariffs", |e| e.name.as_str())
+            ),
+        ),
+    };
+    Tariff {
+        usd_per_kwh,
+        source,
+        grid_gco2_per_kwh,
+        grid_source,
     }
 }
 
@@ -414,7 +506,7 @@ fn finish(
                 .then(a.gpus.cmp(&b.gpus))
         })
         .map(|(i, _)| i);
-    let (usd_per_kwh, electricity_source) = electricity(cat, req);
+    let tariff = electricity(cat, req);
     Plan {
         kind,
         schema_version: SCHEMA_VERSION,
@@ -425,8 +517,10 @@ fn finish(
         model_memory: memory::model_memory(model, req),
         options,
         recommended,
-        usd_per_kwh,
-        electricity_source,
+        usd_per_kwh: tariff.usd_per_kwh,
+        electricity_source: tariff.source,
+        grid_gco2_per_kwh: tariff.grid_gco2_per_kwh,
+        grid_source: tariff.grid_source,
         assumptions: constants::ALL.to_vec(),
         rules: RULES.to_vec(),
     }
@@ -435,13 +529,13 @@ fn finish(
 /// Plans `req` on each GPU type: the smallest legal layout that fits, with its parts, cost
 /// and speed, or why it does not fit.
 pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> Plan {
-    let (usd_per_kwh, _) = electricity(cat, req);
+    let tariff = electricity(cat, req);
     let options = gpus
         .iter()
         .map(|gpu| {
             let node = node_size(cat, gpu);
             match layout::smallest_fit(model, req, node, gpu.memory_bytes()) {
-                Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, usd_per_kwh),
+                Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
                 Err(closest) => {
                     let reason = match closest {
                         Some((l, m)) => format!(
@@ -464,13 +558,13 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
 
 /// Evaluates explicit `N × GPU` options side by side.
 pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32, &Gpu)]) -> Plan {
-    let (usd_per_kwh, _) = electricity(cat, req);
+    let tariff = electricity(cat, req);
     let evaluated = options
         .iter()
         .map(|&(n, gpu)| {
             let node = node_size(cat, gpu);
             match layout::best_with(model, req, n, node, gpu.memory_bytes()) {
-                Some((l, mem)) => evaluate(cat, model, req, gpu, l, mem, usd_per_kwh),
+                Some((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
                 None => GpuOption::unfit(gpu, req, n, None, illegal_reason(model, req, n, node)),
             }
         })

@@ -199,7 +199,7 @@ pub struct NodeInputs<'a> {
     pub node_weight_bytes: f64,
     /// The whole model's weight bytes (stored on every node).
     pub model_weight_bytes: f64,
-    /// Host RAM for offloaded optimizer states on this node.
+    /// Host RAM for offloaded training states on this node.
     pub offload_host_bytes: f64,
     /// Training workloads put one NIC per GPU across nodes; inference one per node.
     pub nic_per_gpu: bool,
@@ -273,6 +273,13 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                     1,
                     "included in the system",
                 ));
+                let offload_gib = input.offload_host_bytes / (1u64 << 30) as f64;
+                if offload_gib > p.ram_max_gib as f64 {
+                    warnings.push(format!(
+                        "offloaded training states need {offload_gib:.0} GiB of host RAM per node; '{}' holds at most {} GiB",
+                        p.name, p.ram_max_gib
+                    ));
+                }
             } else {
                 cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
             }
@@ -429,10 +436,18 @@ fn add_host_parts(
                 &k.name,
                 q,
                 price,
-                Some(format!(
-                    "≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB base",
-                    c::RAM_BASE_GIB
-                )),
+                Some(if input.offload_host_bytes > 0.0 {
+                    format!(
+                        "≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB offloaded training states + {:.0} GiB base",
+                        input.offload_host_bytes / gib,
+                        c::RAM_BASE_GIB
+                    )
+                } else {
+                    format!(
+                        "≥ {need_gib:.0} GiB: node weights for loading + {:.0} GiB base",
+                        c::RAM_BASE_GIB
+                    )
+                }),
             ));
         }
         None => lines.push(missing(

@@ -21,12 +21,47 @@ pub enum Workload {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Recompute {
-    /// Store every activation, attention scores included (no FlashAttention).
+    /// Store every activation (attention scores too with `--attention eager`).
     None,
-    /// Recompute the attention core (what FlashAttention does); store the rest.
+    /// Recompute the attention core; store the rest (the same as `none` with FlashAttention,
+    /// which never stores the scores).
     Selective,
     /// Store only each layer's input and recompute the layer in the backward pass.
     Full,
+}
+
+/// How attention is computed during training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Attention {
+    /// FlashAttention or PyTorch SDPA (the default in current stacks): the s × s scores are
+    /// never stored; the backward pass keeps only a log-sum-exp per head and token.
+    #[default]
+    Flash,
+    /// Eager attention (`attn_implementation="eager"`): softmax scores, their dropout mask and
+    /// output are stored per layer, s² per head.
+    Eager,
+}
+
+/// Which model states DeepSpeed keeps in host RAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OffloadTarget {
+    /// Optimizer states, fp32 master weights and fp32 gradients (ZeRO-Offload,
+    /// `offload_optimizer`).
+    Optimizer,
+    /// The 16-bit parameters as well (ZeRO-Infinity `offload_param`; ZeRO-3 only).
+    Params,
+}
+
+/// Parts of the base model that LoRA trains in full besides the adapters (PEFT
+/// `modules_to_save`: a trainable copy next to the frozen original).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoraTrainable {
+    /// The token embedding.
+    pub embed: bool,
+    /// The output head (the embedding itself when the two are tied).
+    pub head: bool,
 }
 
 /// Efficiency factors the user may override.
@@ -63,12 +98,22 @@ pub struct PlanRequest {
     /// Sequences processed together (training: micro-batch per GPU).
     pub batch: u64,
     pub recompute: Recompute,
+    /// Attention kernel when training (flash stores no s² scores).
+    #[serde(default)]
+    pub attention: Attention,
     /// ZeRO stage 0-3 for training workloads.
     pub zero_stage: u8,
-    /// Keep optimizer states (and fp32 master weights) in host RAM (ZeRO-Offload).
+    /// Keep optimizer states, fp32 master weights and fp32 gradients in host RAM
+    /// (ZeRO-Offload).
     pub offload_optimizer: bool,
+    /// Also keep the 16-bit parameters in host RAM (ZeRO-3 parameter offload).
+    #[serde(default)]
+    pub offload_params: bool,
     /// LoRA rank for lora/qlora.
     pub lora_rank: u64,
+    /// Embedding and head that LoRA trains in full.
+    #[serde(default)]
+    pub lora_trainable: LoraTrainable,
     /// Bytes per gradient: 4 (fp32, 18 bytes/param Adam) or 2 (bf16, 16 bytes/param).
     pub grad_bytes: f64,
     /// Exact weight bytes read from the model's files, replacing the format estimate.
@@ -78,6 +123,12 @@ pub struct PlanRequest {
     pub efficiencies: Efficiencies,
     /// Electricity price; the catalog default when absent.
     pub usd_per_kwh: Option<f64>,
+    /// Grid carbon intensity, grams CO2e per kWh; the tariff's figure when absent.
+    #[serde(default)]
+    pub grid_gco2_per_kwh: Option<f64>,
+    /// Electricity tariff id or region (e.g. `us-ca`); the catalog default when absent.
+    #[serde(default)]
+    pub electricity: Option<String>,
     /// Fraction of time the rig runs at load (the rest idle), for running cost.
     pub utilization: f64,
     /// Most nodes a layout may span.
@@ -101,14 +152,19 @@ impl PlanRequest {
             context_tokens,
             batch: 1,
             recompute,
+            attention: Attention::Flash,
             zero_stage,
             offload_optimizer: false,
+            offload_params: false,
             lora_rank: 16,
+            lora_trainable: LoraTrainable::default(),
             grad_bytes: 4.0,
             exact_weight_bytes: None,
             train_tokens: None,
             efficiencies: Efficiencies::default(),
             usd_per_kwh: None,
+            grid_gco2_per_kwh: None,
+            electricity: None,
             utilization: 1.0,
             max_nodes: 64,
         }

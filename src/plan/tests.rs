@@ -335,3 +335,198 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn grid_co2_follows_wall_power_for_a_month_and_a_training_run() {
+    let m = model("llama-3.1-8b");
+    let r = PlanRequest {
+        train_tokens: Some(1e9),
+        grid_gco2_per_kwh: Some(500.0),
+        utilization: 0.5,
+        ..PlanRequest::new(Workload::Lora, 2048)
+    };
+    let p = plan(cat(), m, &r, &[gpu("rtx-4090")]);
+    assert_eq!(
+        (p.grid_gco2_per_kwh, p.grid_source.as_str()),
+        (Some(500.0), "--grid-gco2-per-kwh")
+    );
+    let o = only(&p);
+    let (c, e, t) = (
+        o.cost.as_ref().unwrap(),
+        o.emissions.unwrap(),
+        o.training.unwrap(),
+    );
+    let avg_kw = (0.5 * c.power_load_w + 0.5 * c.power_idle_w) / 1000.0;
+    assert!(within(e.energy_kwh_per_month, avg_kw * 730.0, 1e-9));
+    assert!(within(
+        e.co2_tonnes_per_month,
+        e.energy_kwh_per_month * 500.0 / 1e6,
+        1e-9
+    ));
+    // The run draws load power for its wall-clock time.
+    let run_kwh = c.power_load_w / 1000.0 * t.wall_clock_days * 24.0;
+    assert!(within(e.training_energy_kwh.unwrap(), run_kwh, 1e-9));
+    assert!(within(
+        e.training_co2_tonnes.unwrap(),
+        run_kwh * 500.0 / 1e6,
+        1e-9
+    ));
+}
+
+#[test]
+fn grid_co2_defaults_to_the_tariffs_sourced_figure_or_says_unknown() {
+    let m = model("llama-3.1-8b");
+    let r = PlanRequest::new(Workload::Infer, 2048);
+    let p = plan(cat(), m, &r, &[gpu("rtx-4090")]);
+    assert_eq!(p.grid_gco2_per_kwh, Some(366.0));
+    assert!(p.grid_source.contains("eia.gov"), "{}", p.grid_source);
+    assert!(only(&p).emissions.unwrap().training_energy_kwh.is_none());
+    // A state tariff without a sourced figure gives a price but no CO2.
+    let ca = PlanRequest {
+        electricity: Some("us-ca".into()),
+        ..r.clone()
+    };
+    assert_eq!(
+        tariff(cat(), Some("US-CA")).unwrap().id,
+        "us-ca-residential-2023"
+    );
+    let p = plan(cat(), m, &ca, &[gpu("rtx-4090")]);
+    assert_eq!(p.usd_per_kwh, 0.2951);
+    assert_eq!(p.grid_gco2_per_kwh, None);
+    assert!(only(&p).emissions.is_none());
+    assert!(p.grid_source.contains("--grid-gco2-per-kwh"));
+    // A region with two tariffs picks its default.
+    assert_eq!(
+        tariff(cat(), Some("us")).unwrap().id,
+        "us-residential-2024-01"
+    );
+}
+
+#[test]
+fn offloading_frees_gpu_memory_and_sizes_host_ram() {
+    let m = model("llama-3.1-70b");
+    let h100 = gpu("h100-sxm5-80gb");
+    let base = PlanRequest {
+        zero_stage: 3,
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
+    let opt = PlanRequest {
+        offload_optimizer: true,
+        ..base.clone()
+    };
+    let params = PlanRequest {
+        offload_params: true,
+        ..opt.clone()
+    };
+    let plain = only(&plan(cat(), m, &base, &[h100])).clone();
+    let off = only(&plan(cat(), m, &opt, &[h100])).clone();
+    assert!(plain.fits && off.fits);
+    assert!(off.gpus < plain.gpus, "{} vs {} GPUs", off.gpus, plain.gpus);
+    let mem = off.memory_per_gpu.unwrap();
+    assert_eq!((mem.gradients_bytes, mem.optimizer_bytes), (0.0, 0.0));
+    assert_eq!(
+        plain.memory_per_gpu.unwrap().offload_host_bytes_per_node,
+        0.0
+    );
+    // 16 bytes per parameter (fp32 master, m, v, gradients) of the node's shards × 1.5.
+    let l = off.layout.unwrap();
+    let per_node = 16.0 * m.param_counts().total as f64 / l.dp as f64 / l.tp as f64
+        * l.gpus_per_node as f64
+        * 1.5;
+    assert!(within(mem.offload_host_bytes_per_node, per_node, 1e-6));
+    let same = memory::per_gpu(m, &params, &l, h100.memory_bytes());
+    assert_eq!(same.weights_bytes, 0.0);
+    assert!(same.offload_host_bytes_per_node > mem.offload_host_bytes_per_node);
+    // A system whose RAM cannot hold the offloaded states says so.
+    let falcon = PlanRequest {
+        offload_optimizer: true,
+        offload_params: true,
+        zero_stage: 3,
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
+    let o = only(&plan(cat(), model("falcon-180b"), &falcon, &[h100])).clone();
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.contains("GiB of host RAM per node")),
+        "{:?}",
+        o.warnings
+    );
+    // Parameter offload is ZeRO-3 only; offload is for training.
+    let z2 = PlanRequest {
+        zero_stage: 2,
+        ..params.clone()
+    };
+    assert_eq!(check(m, &z2), Err(PlanError::ParamOffloadNeedsZero3(2)));
+    let infer = PlanRequest {
+        offload_optimizer: true,
+        ..PlanRequest::new(Workload::Infer, 2048)
+    };
+    assert_eq!(check(m, &infer), Err(PlanError::TrainingOnly("--offload")));
+}
+
+#[test]
+fn lora_with_trainable_embedding_and_head_pays_their_states() {
+    let m = model("llama-3.1-8b");
+    let p = m.param_counts();
+    let l = training::single_gpu();
+    let base = PlanRequest::new(Workload::Lora, 2048);
+    let both = PlanRequest {
+        lora_trainable: LoraTrainable {
+            embed: true,
+            head: true,
+        },
+        ..base.clone()
+    };
+    let a = memory::per_gpu(m, &base, &l, 80.0 * GIB);
+    let b = memory::per_gpu(m, &both, &l, 80.0 * GIB);
+    let extra = (p.embedding + p.lm_head) as f64;
+    // A trainable copy (2 bytes), fp32 gradients (4) and Adam (12) per parameter.
+    assert!(within(b.weights_bytes - a.weights_bytes, 2.0 * extra, 1e-9));
+    assert!(within(
+        b.gradients_bytes - a.gradients_bytes,
+        4.0 * extra,
+        1e-9
+    ));
+    assert!(within(
+        b.optimizer_bytes - a.optimizer_bytes,
+        12.0 * extra,
+        1e-9
+    ));
+    let train = PlanRequest {
+        workload: Workload::Train,
+        ..both
+    };
+    assert_eq!(check(m, &train), Err(PlanError::LoraTrainableWithoutLora));
+}
+
+#[test]
+fn only_eager_attention_stores_scores() {
+    let m = model("llama-3.1-8b");
+    let l = training::single_gpu();
+    let act = |attention, ctx| {
+        let r = PlanRequest {
+            attention,
+            recompute: Recompute::None,
+            ..PlanRequest::new(Workload::Train, ctx)
+        };
+        memory::per_gpu(m, &r, &l, 80.0 * GIB).activations_bytes
+    };
+    // 32 layers × 5 · 32 heads · s² bytes more with eager at 8k.
+    let s = 8192.0;
+    let scores = 32.0 * 5.0 * 32.0 * s * s - 32.0 * 4.0 * 32.0 * s;
+    assert!(within(
+        act(Attention::Eager, 8192) - act(Attention::Flash, 8192),
+        scores,
+        1e-9
+    ));
+    assert!(act(Attention::Flash, 8192) / act(Attention::Flash, 4096) < 2.01);
+    let infer = PlanRequest {
+        attention: Attention::Eager,
+        ..PlanRequest::new(Workload::Infer, 2048)
+    };
+    assert_eq!(
+        check(m, &infer),
+        Err(PlanError::TrainingOnly("--attention eager"))
+    );
+}

@@ -101,6 +101,12 @@ fn memory_section(o: &GpuOption) -> Option<Section> {
     ]
     .into_iter()
     .map(|(k, v)| vec![k.to_owned(), format!("{} GiB", gib(v))])
+    .chain((m.offload_host_bytes_per_node > 0.0).then(|| {
+        vec![
+            "host RAM for offloaded states (per node)".into(),
+            format!("{} GiB", gib(m.offload_host_bytes_per_node)),
+        ]
+    }))
     .chain(o.max_context_tokens.map(|t| {
         vec![
             "longest context that fits".into(),
@@ -224,6 +230,30 @@ fn power_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
             usd(c.electricity_usd_per_month),
         ],
     ];
+    match &o.emissions {
+        Some(e) => rows.extend([
+            vec![
+                "grid CO2 intensity".into(),
+                format!(
+                    "{} g/kWh — {}",
+                    fmt_int(e.grid_gco2_per_kwh),
+                    plan.grid_source
+                ),
+            ],
+            vec![
+                format!(
+                    "grid CO2 per month at {:.0} % load",
+                    plan.request.utilization * 100.0
+                ),
+                format!(
+                    "{} t ({} kWh)",
+                    fmt_num(e.co2_tonnes_per_month),
+                    fmt_int(e.energy_kwh_per_month)
+                ),
+            ],
+        ]),
+        None => rows.push(vec!["grid CO2".into(), plan.grid_source.clone()]),
+    }
     for ci in &b.node.circuits {
         rows.push(vec![
             format!("circuits per node: {}", ci.name),
@@ -313,6 +343,21 @@ fn speed_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
             format!("{} days", fmt_num(t.wall_clock_days)),
         ],
     ];
+    let mut rows = rows;
+    if let Some(e) = o
+        .emissions
+        .as_ref()
+        .filter(|e| e.training_energy_kwh.is_some())
+    {
+        rows.push(vec![
+            "energy at the wall / grid CO2 of the run".into(),
+            format!(
+                "{} kWh / {} t",
+                fmt_int(e.training_energy_kwh.unwrap_or_default()),
+                fmt_num(e.training_co2_tonnes.unwrap_or_default())
+            ),
+        ]);
+    }
     Some(Section::new(
         "Training time (estimates)",
         &["metric", "value"],
@@ -369,13 +414,19 @@ fn summary_section(plan: &Plan) -> Section {
         rows.push(vec![
             "training state".into(),
             format!(
-                "{:.1} GB before sharding ({} trainable params; Adam {} bytes/param: 2 weights + {} grads + 12 fp32 master/m/v), ZeRO-{}, recompute {:?}",
+                "{:.1} GB before sharding ({} trainable params; Adam {} bytes/param: 2 weights + {} grads + 12 fp32 master/m/v), ZeRO-{}, recompute {:?}, attention {:?}{}",
                 mm.training_state_bytes / 1e9,
                 fmt_int(mm.trainable_params),
                 2.0 + r.grad_bytes + 12.0,
                 r.grad_bytes,
                 r.zero_stage,
-                r.recompute
+                r.recompute,
+                r.attention,
+                match (r.offload_optimizer, r.offload_params) {
+                    (_, true) => ", offload params + optimizer",
+                    (true, false) => ", offload optimizer",
+                    _ => "",
+                }
             )
             .to_lowercase(),
         ]);
