@@ -70,7 +70,13 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
         let price = preferred_price(&g.prices);
         t.add_row(vec![
             g.id.clone(),
-            format!("{} GiB {}", fmt_num(g.memory_gib), g.memory_type),
+            if g.unified_memory {
+                let gpu_gib = g.memory_bytes() / (1u64 << 30) as f64;
+                // The GPU's share of the shared RAM, e.g. `384 of 512 GiB`.
+                format!("{} of {} GiB", fmt_num(gpu_gib), fmt_num(g.memory_gib))
+            } else {
+                format!("{} GiB {}", fmt_num(g.memory_gib), g.memory_type)
+            },
             fmt_int(g.memory_bandwidth_gb_per_s),
             opt(g.dense_tflops.bf16),
             opt(g.dense_tflops.fp16),
@@ -91,6 +97,9 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
 fn key_figure(entry: &serde_json::Value) -> String {
     const KEYS: &[(&str, &str)] = &[
         ("max_gpus", "GPUs max"),
+        ("gpu_positions", "GPUs max"),
+        ("slot_spacing", "slot spacing"),
+        ("lanes", "PCIe lanes"),
         ("cores", "cores"),
         ("capacity_gib", "GiB"),
         ("capacity_gb", "GB"),
@@ -153,6 +162,10 @@ fn part_kinds(cat: &Catalog) -> Vec<(&'static str, serde_json::Value, Vec<Vec<St
         one(&cat.circuits),
         one(&cat.electricity),
         one(&cat.cloud),
+        one(&cat.risers),
+        one(&cat.bridges),
+        one(&cat.frames),
+        one(&cat.server_psus),
     ]
 }
 
@@ -225,6 +238,8 @@ pub fn catalog(ctx: &Context, cmd: CatalogCommand) -> anyhow::Result<ExitStatus>
         "cpus": cat.cpus.len(), "ram": cat.ram.len(), "storage": cat.storage.len(), "psus": cat.psus.len(),
         "cases": cat.cases.len(), "coolers": cat.coolers.len(), "network": cat.network.len(),
         "circuits": cat.circuits.len(), "electricity": cat.electricity.len(), "cloud": cat.cloud.len(),
+        "risers": cat.risers.len(), "bridges": cat.bridges.len(), "frames": cat.frames.len(),
+        "server_psus": cat.server_psus.len(),
     });
     if ctx.json {
         ctx.printer.json(&summary)?;

@@ -17,8 +17,8 @@ pub use error::CatalogError;
 pub use gpu::{ComputeDtype, Cooling, DenseTflops, FormFactor, Gpu, Vendor};
 pub use model::{Model, Norm, ParamCounts};
 pub use part::{
-    Case, Circuit, Cloud, Cooler, Cpu, Electricity, Network, Platform, PlatformKind, Psu, Ram,
-    Storage,
+    Bridge, Case, Circuit, Cloud, Cooler, Cpu, Electricity, Frame, Network, Platform, PlatformKind,
+    Psu, Ram, Riser, ServerPsu, Storage,
 };
 pub use price::{preferred as preferred_price, Price, PriceKind};
 
@@ -85,6 +85,10 @@ impl_entry!(Network, "network", prices);
 impl_entry!(Circuit, "circuit", prices);
 impl_entry!(Electricity, "electricity", prices);
 impl_entry!(Cloud, "cloud", prices);
+impl_entry!(Riser, "riser", prices);
+impl_entry!(Bridge, "bridge", prices);
+impl_entry!(Frame, "frame", prices);
+impl_entry!(ServerPsu, "server-psu", prices);
 
 /// Entries of one kind, in id order, each with the file it came from.
 #[derive(Debug, Clone)]
@@ -169,6 +173,10 @@ pub struct Catalog {
     pub circuits: Table<Circuit>,
     pub electricity: Table<Electricity>,
     pub cloud: Table<Cloud>,
+    pub risers: Table<Riser>,
+    pub bridges: Table<Bridge>,
+    pub frames: Table<Frame>,
+    pub server_psus: Table<ServerPsu>,
 }
 
 /// Kinds a catalog file may hold, as TOML table names.
@@ -186,6 +194,10 @@ pub const KINDS: &[&str] = &[
     "circuit",
     "electricity",
     "cloud",
+    "riser",
+    "bridge",
+    "frame",
+    "server-psu",
 ];
 
 impl Catalog {
@@ -237,6 +249,10 @@ impl Catalog {
                 "circuit" => add_all(&mut self.circuits, file, value, overlay)?,
                 "electricity" => add_all(&mut self.electricity, file, value, overlay)?,
                 "cloud" => add_all(&mut self.cloud, file, value, overlay)?,
+                "riser" => add_all(&mut self.risers, file, value, overlay)?,
+                "bridge" => add_all(&mut self.bridges, file, value, overlay)?,
+                "frame" => add_all(&mut self.frames, file, value, overlay)?,
+                "server-psu" => add_all(&mut self.server_psus, file, value, overlay)?,
                 _ => {
                     return Err(CatalogError::UnknownKind {
                         file: file.to_owned(),

@@ -46,6 +46,9 @@ pub enum PlatformKind {
     PcieServer,
     /// An HGX/DGX-class system with an SXM (or OAM) baseboard.
     BaseboardServer,
+    /// A machine sold as one unit around an integrated GPU with unified memory (Mac Studio, DGX
+    /// Spark, a Ryzen AI Max desktop): nothing is added to it.
+    System,
 }
 
 impl PlatformKind {
@@ -55,6 +58,7 @@ impl PlatformKind {
             PlatformKind::WorkstationBoard => "workstation board",
             PlatformKind::PcieServer => "PCIe GPU server",
             PlatformKind::BaseboardServer => "baseboard (HGX/DGX-class) system",
+            PlatformKind::System => "complete machine (integrated GPU, unified memory)",
         }
     }
 }
@@ -240,5 +244,145 @@ entry! {
         pub usd_per_gpu_hour: f64,
         /// When the price was seen, `YYYY-MM-DD` or `YYYY-MM`.
         pub date: String,
+    }
+}
+
+entry! {
+    /// A PCIe riser or extension cable that moves a GPU away from its slot (open frames, vertical
+    /// mounts, cards wider than the slot spacing).
+    pub struct Riser {
+        /// PCIe generation the riser is rated for.
+        pub pcie_gen: u8,
+        /// Lanes it carries (16 for an x16 riser).
+        pub lanes: u8,
+        /// Cable length in millimetres, where the vendor states it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub length_mm: Option<f64>,
+    }
+}
+
+entry! {
+    /// An NVLink bridge joining two PCIe cards.
+    pub struct Bridge {
+        /// Fabric it carries, as in `Gpu::fabric` (e.g. `nvlink-3`).
+        pub fabric: String,
+        /// GPU ids the bridge fits (must be catalog GPUs).
+        pub gpus: Vec<String>,
+        /// Slots from the first card's slot to the second's that the bridge spans (2, 3 or 4).
+        pub slot_spacing: u32,
+        /// Bidirectional bandwidth between the two cards, GB/s, where the vendor states it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub gb_per_s: Option<f64>,
+    }
+}
+
+entry! {
+    /// An open frame (test bench or multi-GPU rig frame) that holds a board and GPUs on risers.
+    pub struct Frame {
+        /// Board form factors it takes, e.g. `["atx", "e-atx"]`.
+        pub board_form_factors: Vec<String>,
+        /// GPUs it can hold (on risers where they do not sit in the board's slots).
+        pub gpu_positions: u32,
+        /// Longest GPU it takes; absent when the spec sheet was not found.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max_gpu_length_mm: Option<f64>,
+    }
+}
+
+entry! {
+    /// A server (CRPS or similar hot-swap) power supply, typically 200-240 V, used in GPU servers
+    /// and, with a breakout board, in open-frame rigs.
+    pub struct ServerPsu {
+        /// Rated DC output at high line (200-240 V).
+        pub watts: f64,
+        /// Rated DC output at low line (100-127 V), where the vendor states it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub watts_low_line: Option<f64>,
+        /// 80 PLUS level: `gold`, `platinum`, `titanium`.
+        pub efficiency_level: String,
+        /// Module form, e.g. `crps`, `1u-hot-swap`.
+        pub form: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::{validate, Catalog, CatalogError};
+
+    fn overlay(toml: &str) -> Result<Catalog, CatalogError> {
+        let mut cat = Catalog::embedded().expect("embedded catalog validates");
+        cat.add_file("test.toml", toml, true)?;
+        validate::validate(&cat)?;
+        Ok(cat)
+    }
+
+    const RISER: &str = "[[riser]]\nid = \"test-riser\"\nname = \"Riser\"\npcie_gen = 4\nlanes = 16\nlength_mm = 300\nsource = \"https://example.org/riser\"\n";
+    const BRIDGE: &str = "[[bridge]]\nid = \"test-bridge\"\nname = \"Bridge\"\nfabric = \"nvlink-bridge\"\ngpus = [\"rtx-a6000\"]\nslot_spacing = 3\nsource = \"https://example.org/bridge\"\n";
+    const FRAME: &str = "[[frame]]\nid = \"test-frame\"\nname = \"Frame\"\nboard_form_factors = [\"e-atx\"]\ngpu_positions = 8\nsource = \"https://example.org/frame\"\n";
+    const SERVER_PSU: &str = "[[server-psu]]\nid = \"test-crps\"\nname = \"CRPS\"\nwatts = 2000\nwatts_low_line = 1000\nefficiency_level = \"titanium\"\nform = \"crps\"\nsource = \"https://example.org/psu\"\n";
+
+    #[test]
+    fn new_part_kinds_parse_and_list() {
+        let cat = overlay(&format!("{RISER}{BRIDGE}{FRAME}{SERVER_PSU}")).unwrap();
+        assert_eq!(cat.risers.get("test-riser").unwrap().lanes, 16);
+        assert_eq!(cat.bridges.get("test-bridge").unwrap().slot_spacing, 3);
+        assert_eq!(cat.frames.get("test-frame").unwrap().gpu_positions, 8);
+        assert_eq!(cat.server_psus.get("test-crps").unwrap().watts, 2000.0);
+        // The embedded bridges name real GPUs.
+        assert!(cat
+            .bridges
+            .iter()
+            .any(|b| b.gpus.iter().any(|g| g == "rtx-3090")));
+    }
+
+    #[test]
+    fn new_part_kinds_reject_bad_values_with_entry_and_field() {
+        for (toml, id, field) in [
+            (
+                RISER.replace("lanes = 16", "lanes = 12"),
+                "test-riser",
+                "lanes",
+            ),
+            (
+                RISER.replace("pcie_gen = 4", "pcie_gen = 9"),
+                "test-riser",
+                "pcie_gen",
+            ),
+            (
+                BRIDGE.replace("rtx-a6000", "no-such-gpu"),
+                "test-bridge",
+                "gpus",
+            ),
+            (
+                BRIDGE.replace("slot_spacing = 3", "slot_spacing = 0"),
+                "test-bridge",
+                "slot_spacing",
+            ),
+            (
+                FRAME.replace("gpu_positions = 8", "gpu_positions = 0"),
+                "test-frame",
+                "gpu_positions",
+            ),
+            (
+                FRAME.replace("[\"e-atx\"]", "[]"),
+                "test-frame",
+                "board_form_factors",
+            ),
+            (
+                SERVER_PSU.replace("watts_low_line = 1000", "watts_low_line = 2500"),
+                "test-crps",
+                "watts_low_line",
+            ),
+        ] {
+            let err = overlay(&toml).expect_err("rejected").to_string();
+            assert!(err.contains(id) && err.contains(field), "{field}: {err}");
+        }
+        let err = overlay(&RISER.replace("lanes = 16\n", "lanes = 16\ncolour = \"red\"\n"))
+            .expect_err("unknown field rejected")
+            .to_string();
+        assert!(
+            err.contains("test-riser") && err.contains("colour"),
+            "{err}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Checks that parsing cannot: id shape, unique aliases, sane ranges, dated and sourced prices,
 //! per-field sources that name real fields, and cross-references between kinds.
-use super::{Catalog, CatalogError, Entry, FormFactor, Table};
+use super::{Catalog, CatalogError, Entry, FormFactor, Gpu, PlatformKind, Table};
 use std::collections::BTreeMap;
 
 struct Checker<'a, T: Entry> {
@@ -141,6 +141,10 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
     common(&cat.circuits, &mut names)?;
     common(&cat.electricity, &mut names)?;
     common(&cat.cloud, &mut names)?;
+    common(&cat.risers, &mut names)?;
+    common(&cat.bridges, &mut names)?;
+    common(&cat.frames, &mut names)?;
+    common(&cat.server_psus, &mut names)?;
 
     for g in cat.gpus.iter() {
         let c = Checker {
@@ -155,12 +159,21 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             20_000.0,
         )?;
         c.range("tdp_w", g.tdp_w, 10.0, 2_000.0)?;
-        c.range("pcie_gen", g.pcie_gen.into(), 1.0, 6.0)?;
-        c.ensure(
-            [1, 2, 4, 8, 16].contains(&g.pcie_lanes),
-            "pcie_lanes",
-            "must be 1, 2, 4, 8 or 16",
-        )?;
+        if g.form_factor == FormFactor::Integrated {
+            // The GPU shares the package with the CPU: it has no host link of its own.
+            c.ensure(
+                g.pcie_gen == 0 && g.pcie_lanes == 0,
+                "pcie_gen",
+                "an integrated GPU has no PCIe link: write pcie_gen = 0 and pcie_lanes = 0",
+            )?;
+        } else {
+            c.range("pcie_gen", g.pcie_gen.into(), 1.0, 6.0)?;
+            c.ensure(
+                [1, 2, 4, 8, 16].contains(&g.pcie_lanes),
+                "pcie_lanes",
+                "must be 1, 2, 4, 8 or 16",
+            )?;
+        }
         if g.form_factor == FormFactor::Pcie {
             c.ensure(
                 g.slot_width.is_some_and(|w| (1..=5).contains(&w)),
@@ -178,6 +191,7 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             "dense_tflops",
             "needs at least an fp16 or bf16 peak",
         )?;
+        unified(&c, g)?;
     }
     for m in cat.models.iter() {
         let c = Checker {
@@ -214,15 +228,28 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             table: &cat.platforms,
             entry: p,
         };
-        c.range("max_gpus", p.max_gpus.into(), 1.0, 16.0)?;
+        // 72: a GB200 NVL72 rack is one NVLink domain.
+        c.range("max_gpus", p.max_gpus.into(), 1.0, 72.0)?;
         for gpu in &p.gpus {
+            let Some(g) = cat.gpus.get(gpu) else {
+                return Err(c.fail("gpus", format!("no gpu '{gpu}' in the catalog")));
+            };
+            // An integrated GPU comes only inside its machine, and such a machine holds nothing else.
             c.ensure(
-                cat.gpus.get(gpu).is_some(),
+                (g.form_factor == FormFactor::Integrated) == (p.kind == PlatformKind::System),
                 "gpus",
-                &format!("no gpu '{gpu}' in the catalog"),
+                &format!("'{gpu}': integrated GPUs go on 'system' platforms, and only they do"),
+            )?;
+        }
+        if p.kind == PlatformKind::System {
+            c.ensure(
+                !p.gpus.is_empty() && p.complete_system && p.price_includes_gpus,
+                "kind",
+                "a 'system' lists its GPU and is a complete system whose price includes it",
             )?;
         }
     }
+    parts(cat)?;
     for p in cat.psus.iter() {
         let c = Checker {
             table: &cat.psus,
@@ -296,6 +323,95 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             entry: e,
         }
         .fail("default", "only one tariff may be the default"));
+    }
+    Ok(())
+}
+
+/// Unified-memory fields: the fraction needs a unified machine and its own source; an integrated
+/// GPU always shares the machine's RAM.
+fn unified(c: &Checker<Gpu>, g: &Gpu) -> Result<(), CatalogError> {
+    if g.form_factor == FormFactor::Integrated {
+        c.ensure(
+            g.unified_memory,
+            "unified_memory",
+            "an integrated GPU shares the machine's RAM: set unified_memory = true",
+        )?;
+    }
+    if let Some(f) = g.gpu_memory_fraction {
+        c.range("gpu_memory_fraction", f, 0.05, 1.0)?;
+        c.ensure(
+            g.unified_memory,
+            "gpu_memory_fraction",
+            "only a unified-memory GPU has a share of RAM",
+        )?;
+        c.ensure(
+            g.sources.contains_key("gpu_memory_fraction"),
+            "gpu_memory_fraction",
+            "needs its own source in sources.gpu_memory_fraction",
+        )?;
+    }
+    Ok(())
+}
+
+/// Ranges of the rig parts the build checker uses: risers, bridges, frames, server PSUs.
+fn parts(cat: &Catalog) -> Result<(), CatalogError> {
+    for r in cat.risers.iter() {
+        let c = Checker {
+            table: &cat.risers,
+            entry: r,
+        };
+        c.range("pcie_gen", r.pcie_gen.into(), 1.0, 6.0)?;
+        c.ensure(
+            [1, 2, 4, 8, 16].contains(&r.lanes),
+            "lanes",
+            "must be 1, 2, 4, 8 or 16",
+        )?;
+        if let Some(l) = r.length_mm {
+            c.range("length_mm", l, 10.0, 2_000.0)?;
+        }
+    }
+    for b in cat.bridges.iter() {
+        let c = Checker {
+            table: &cat.bridges,
+            entry: b,
+        };
+        c.ensure(!b.gpus.is_empty(), "gpus", "must name the GPUs it fits")?;
+        for gpu in &b.gpus {
+            c.ensure(
+                cat.gpus.get(gpu).is_some(),
+                "gpus",
+                &format!("no gpu '{gpu}' in the catalog"),
+            )?;
+        }
+        c.range("slot_spacing", b.slot_spacing.into(), 1.0, 6.0)?;
+        if let Some(bw) = b.gb_per_s {
+            c.range("gb_per_s", bw, 1.0, 2_000.0)?;
+        }
+    }
+    for f in cat.frames.iter() {
+        let c = Checker {
+            table: &cat.frames,
+            entry: f,
+        };
+        c.ensure(
+            !f.board_form_factors.is_empty(),
+            "board_form_factors",
+            "must name at least one board form factor",
+        )?;
+        c.range("gpu_positions", f.gpu_positions.into(), 1.0, 16.0)?;
+        if let Some(l) = f.max_gpu_length_mm {
+            c.range("max_gpu_length_mm", l, 100.0, 600.0)?;
+        }
+    }
+    for p in cat.server_psus.iter() {
+        let c = Checker {
+            table: &cat.server_psus,
+            entry: p,
+        };
+        c.range("watts", p.watts, 100.0, 10_000.0)?;
+        if let Some(low) = p.watts_low_line {
+            c.range("watts_low_line", low, 100.0, p.watts)?;
+        }
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ pub enum Command {
     Models(ListArgs),
     /// List the GPU catalog, or show one GPU.
     Gpus(ListArgs),
-    /// List parts (platform, cpu, ram, storage, psu, case, cooler, network, circuit, electricity, cloud).
+    /// List parts (platform, cpu, ram, storage, psu, case, cooler, network, riser, bridge, frame, server-psu, circuit, electricity, cloud).
     #[command(args_conflicts_with_subcommands = true)]
     Parts {
         /// Only this kind of part.

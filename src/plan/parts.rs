@@ -138,7 +138,7 @@ fn choose_platform<'a>(
         let boards: Vec<_> = all
             .into_iter()
             .filter(|(p, _)| {
-                p.kind == PlatformKind::BaseboardServer
+                matches!(p.kind, PlatformKind::BaseboardServer | PlatformKind::System)
                     && p.gpus.contains(&gpu.id)
                     && p.max_gpus >= n
             })
@@ -157,7 +157,7 @@ fn choose_platform<'a>(
             && match p.kind {
                 PlatformKind::PcieServer => true,
                 PlatformKind::WorkstationBoard => !passive,
-                PlatformKind::BaseboardServer => false,
+                PlatformKind::BaseboardServer | PlatformKind::System => false,
             }
     };
     let spacing_ok = |p: &Platform| n <= 1 || p.gpu_slot_spacing.is_some_and(|s| s >= width);
@@ -281,6 +281,15 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                     ));
                 }
             } else {
+                if p.kind == PlatformKind::BaseboardServer {
+                    // A GPU baseboard sold on its own (an OAM UBB kit) still needs its server.
+                    lines.push(missing(
+                        "platform",
+                        "server chassis, PSUs and fans for the baseboard".into(),
+                        1,
+                        "not in the catalog: see the baseboard's notes for servers that take it",
+                    ));
+                }
                 cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
             }
         }
@@ -288,16 +297,30 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
 
     // GPUs the layout leaves unused still idle in the system.
     let gpu_w = gpu.tdp_w * (n as f64 + (installed - n) as f64 * c::GPU_IDLE_FRACTION);
-    let dc_load_w = gpu_w + cpu_tdp + c::SYSTEM_BASE_W;
+    // An integrated GPU's power is the whole machine's: there is no separate board to add.
+    let base_w = if gpu.form_factor == FormFactor::Integrated {
+        0.0
+    } else {
+        c::SYSTEM_BASE_W
+    };
+    let dc_load_w = gpu_w + cpu_tdp + base_w;
     if !complete && platform.is_some_and(|(p, _)| p.kind == PlatformKind::WorkstationBoard) {
         let (cap, eff) = add_psus(cat, gpu, n, dc_load_w, &mut lines, &mut warnings);
         psu_capacity = cap;
         efficiency = eff;
     }
     let wall_load_w = system_max_w.unwrap_or(dc_load_w / efficiency);
-    let wall_idle_w = ((gpu_w + cpu_tdp) * c::GPU_IDLE_FRACTION + c::SYSTEM_BASE_W) / efficiency;
+    let wall_idle_w = ((gpu_w + cpu_tdp) * c::GPU_IDLE_FRACTION + base_w) / efficiency;
 
-    if input.nodes > 1 {
+    let whole_machines = platform.is_some_and(|(p, _)| p.kind == PlatformKind::System);
+    if input.nodes > 1 && whole_machines {
+        lines.push(missing(
+            "network",
+            "link between the machines (Thunderbolt or Ethernet ports)".into(),
+            1,
+            "not priced: the planner's multi-node speed assumes a data-centre network",
+        ));
+    } else if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
         let ib = cat
             .network
@@ -349,8 +372,10 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         .collect();
     let gpu_cost_known = gpu_price.is_some()
         || (gpus_included && platform.is_some_and(|(_, price)| price.is_some()));
-    let builds_as_listed =
-        platform_fits && lines.iter().all(|l| l.id.is_some() || l.kind != "case");
+    // Several whole machines need a link and software the parts list does not hold.
+    let builds_as_listed = platform_fits
+        && !(whole_machines && input.nodes > 1)
+        && lines.iter().all(|l| l.id.is_some() || l.kind != "case");
     NodeBuild {
         gpus_per_node: n,
         gpu_cost_known,

@@ -49,6 +49,16 @@ const UNPRICED: &[(&str, &str, &str)] = &[
         "nvidia-connectx-7-400g-ib",
         "no dated ConnectX price was found",
     ),
+    (
+        "gpu",
+        "mi325x",
+        "no dated MI325X card or platform price was found",
+    ),
+    (
+        "gpu",
+        "rtx-pro-6000-blackwell-server",
+        "no dated price was found for the Server Edition card",
+    ),
 ];
 
 fn cat() -> &'static Catalog {
@@ -127,6 +137,14 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
                 }) =>
         {
             Some("no baseboard server in the catalog lists this module")
+        }
+        // An OAM baseboard sold as a board, not as a complete server.
+        "platform" if line.name.starts_with("server chassis") => {
+            Some("no dated price for a host chassis for this baseboard")
+        }
+        // Several whole machines (Mac Studio, DGX Spark) joined by their own ports.
+        "network" if line.name.starts_with("link between the machines") => {
+            Some("no priced cable or switch entry for joining whole machines")
         }
         // A board no catalog case takes (XL-ATX, or more slots than any case) needs an open frame.
         "case" => Some("no catalog case takes this board with these cards (needs an open frame)"),

@@ -4,6 +4,8 @@ use super::*;
 use crate::catalog::Catalog;
 use std::sync::OnceLock;
 
+mod systems;
+
 fn cat() -> &'static Catalog {
     static CAT: OnceLock<Catalog> = OnceLock::new();
     CAT.get_or_init(|| Catalog::embedded().expect("embedded catalog validates"))

@@ -121,3 +121,63 @@ fn completions_are_generated() {
         .success()
         .stdout(predicate::str::contains("llmrig"));
 }
+
+#[test]
+fn gpus_lists_the_issue_12_entries() {
+    let gpus = stdout_json(llmrig().args(["gpus", "--json"]));
+    let gpus = gpus.as_array().unwrap();
+    let has = |id: &str| gpus.iter().find(|g| g["id"] == id);
+    for id in [
+        "rtx-pro-6000-blackwell",
+        "rtx-pro-6000-blackwell-server",
+        "b300-sxm",
+        "gb200",
+        "h20-96gb",
+        "l20",
+        "l40",
+        "rtx-6000-ada",
+        "a30",
+        "rtx-5080",
+        "rtx-5070-ti",
+        "rtx-4080-super",
+        "rtx-4070-ti-super",
+        "rx-7900-xtx",
+        "radeon-pro-w7900",
+        "mi210",
+        "mi325x",
+        "mi355x",
+        "gaudi-2",
+        "m3-ultra-512gb",
+        "m3-ultra-96gb",
+        "m4-max-128gb",
+        "dgx-spark",
+        "ryzen-ai-max-395",
+    ] {
+        assert!(has(id).is_some(), "{id} missing from `llmrig gpus`");
+    }
+    let m3 = has("m3-ultra-512gb").unwrap();
+    assert_eq!(m3["unified_memory"], true);
+    assert_eq!(m3["gpu_memory_fraction"], 0.75);
+    assert!(has("h100-sxm5-80gb")
+        .unwrap()
+        .get("unified_memory")
+        .is_none());
+    // The table shows the unified memory and the GPU's share of it.
+    llmrig()
+        .args(["gpus"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("384 of 512 GiB"));
+}
+
+#[test]
+fn new_part_kinds_list_and_unknown_kinds_name_them() {
+    let v = stdout_json(llmrig().args(["parts", "bridge", "--json"]));
+    let bridges = v["bridge"].as_array().unwrap();
+    assert!(bridges.iter().all(|b| b["slot_spacing"].as_u64().is_some()));
+    llmrig()
+        .args(["parts", "no-such-kind"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("server-psu"));
+}

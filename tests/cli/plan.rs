@@ -166,3 +166,32 @@ fn training_plan_reports_gpu_hours() {
         .success()
         .stdout(predicate::str::contains("GPU-hours at MFU 0.48"));
 }
+
+#[test]
+fn llama_70b_q4_plans_on_one_mac_studio() {
+    let v = stdout_json(llmrig().args([
+        "plan",
+        "-m",
+        "llama-3.1-70b",
+        "-p",
+        "q4_k_m",
+        "--gpu",
+        "m3-ultra",
+        "--json",
+    ]));
+    let o = &v["options"][0];
+    assert_eq!(o["gpu_id"], "m3-ultra-512gb");
+    assert_eq!(o["fits"], true);
+    assert_eq!(o["gpus"], 1);
+    let build = &o["build"];
+    assert_eq!(build["fully_priced"], true);
+    let lines = build["node"]["lines"].as_array().unwrap();
+    let priced: Vec<_> = lines
+        .iter()
+        .filter(|l| l["total_usd"].is_number())
+        .collect();
+    assert_eq!(priced.len(), 1, "{lines:?}");
+    assert_eq!(priced[0]["id"], "mac-studio-m3-ultra-512gb");
+    assert_eq!(build["total_usd"], priced[0]["total_usd"]);
+    assert_eq!(build["node"]["wall_load_w"], 260.0);
+}

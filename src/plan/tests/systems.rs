@@ -1,0 +1,126 @@
+//! Plans on whole machines with unified memory and on GPU baseboards sold without a server.
+use super::*;
+
+fn kinds(build: &Build) -> Vec<&'static str> {
+    build.node.lines.iter().map(|l| l.kind).collect()
+}
+
+#[test]
+fn llama_70b_q4_on_a_mac_studio_is_one_priced_line() {
+    let m3 = gpu("m3-ultra-512gb");
+    let r = req(Workload::Infer, WeightFormat::Q4KM, 8192);
+    let p = plan(cat(), model("llama-3.1-70b"), &r, &[m3]);
+    let o = only(&p);
+    assert!(o.fits, "{:?}", o.reason);
+    assert_eq!(o.gpus, 1);
+    // The GPU may use macOS's working-set share of the 512 GiB, not all of it.
+    assert_eq!(m3.memory_bytes(), 0.75 * m3.total_memory_bytes());
+    let usable = o.memory_per_gpu.as_ref().unwrap().usable_bytes;
+    assert!(usable < m3.memory_bytes(), "{usable}");
+    let build = o.build.as_ref().unwrap();
+    let platform = cat().platforms.get("mac-studio-m3-ultra-512gb").unwrap();
+    let price = crate::catalog::preferred_price(&platform.prices)
+        .unwrap()
+        .usd;
+    assert!(build.fully_priced && build.node.gpu_cost_known);
+    assert_eq!(build.total_usd, price);
+    assert!(build.node.builds_as_listed);
+    // No PSU, case, CPU or RAM of its own: the machine is the whole build.
+    assert_eq!(kinds(build), ["gpu", "platform", "cpu"]);
+    assert_eq!(build.node.lines[2].id, None);
+    // Its power is the machine's measured wall draw, with no separate system base load.
+    assert_eq!(build.node.wall_load_w, 260.0);
+    assert_eq!(build.node.dc_load_w, m3.tdp_w);
+}
+
+#[test]
+fn every_integrated_gpu_plans_on_its_machine() {
+    let r = req(Workload::Infer, WeightFormat::Q4KM, 4096);
+    for g in cat()
+        .gpus
+        .iter()
+        .filter(|g| g.form_factor == crate::catalog::FormFactor::Integrated)
+    {
+        let p = plan(cat(), model("llama-3.1-8b"), &r, &[g]);
+        let o = only(&p);
+        assert!(o.fits, "{}: {:?}", g.id, o.reason);
+        let build = o.build.as_ref().unwrap();
+        let platform = build
+            .node
+            .lines
+            .iter()
+            .find(|l| l.kind == "platform")
+            .unwrap();
+        let id = platform.id.as_deref().unwrap();
+        assert_eq!(
+            cat().platforms.get(id).unwrap().kind,
+            crate::catalog::PlatformKind::System,
+            "{}",
+            g.id
+        );
+        assert!(build.fully_priced, "{}: {:?}", g.id, build.node.unpriced);
+    }
+}
+
+#[test]
+fn two_mac_studios_are_not_a_build_as_listed() {
+    let m3 = gpu("m3-ultra-96gb");
+    let r = req(Workload::Infer, WeightFormat::Q4KM, 4096);
+    let p = compare(cat(), model("llama-3.1-70b"), &r, &[(2, m3)]);
+    let o = only(&p);
+    assert!(o.fits, "{:?}", o.reason);
+    let build = o.build.as_ref().unwrap();
+    assert_eq!(build.nodes, 2);
+    assert!(!build.node.builds_as_listed);
+    let link = build
+        .node
+        .lines
+        .iter()
+        .find(|l| l.kind == "network")
+        .unwrap();
+    assert_eq!(link.id, None);
+}
+
+#[test]
+fn mi300x_plans_on_its_ubb_kit_and_names_the_missing_server() {
+    let mi300x = gpu("mi300x");
+    let r = req(Workload::Infer, WeightFormat::Bf16, 2048);
+    let p = plan(cat(), model("falcon-180b"), &r, &[mi300x]);
+    let o = only(&p);
+    assert!(o.fits, "{:?}", o.reason);
+    let build = o.build.as_ref().unwrap();
+    let lines = &build.node.lines;
+    assert_eq!(
+        lines[1].id.as_deref(),
+        Some("amd-instinct-mi300x-ubb-8x"),
+        "{lines:?}"
+    );
+    // The kit's price covers the eight GPUs; the server around it is a named, unpriced line.
+    assert!(build.node.gpu_cost_known);
+    assert!(lines
+        .iter()
+        .any(|l| l.kind == "platform" && l.id.is_none() && l.unit_price.is_none()));
+    assert!(!build.fully_priced);
+    assert!(lines.iter().any(|l| l.kind == "cpu" && l.id.is_some()));
+}
+
+#[test]
+fn oam_gpus_and_new_baseboards_all_get_a_platform() {
+    let r = req(Workload::Infer, WeightFormat::Bf16, 2048);
+    for id in ["mi300x", "gaudi-3", "gaudi-2", "b300-sxm", "gb200"] {
+        let p = plan(cat(), model("llama-3.1-70b"), &r, &[gpu(id)]);
+        let o = only(&p);
+        assert!(o.fits, "{id}: {:?}", o.reason);
+        let build = o.build.as_ref().unwrap();
+        assert!(
+            build
+                .node
+                .lines
+                .iter()
+                .any(|l| l.kind == "platform" && l.id.is_some()),
+            "{id}: {:?}",
+            build.node.lines
+        );
+        assert!(build.node.gpu_cost_known, "{id}");
+    }
+}
