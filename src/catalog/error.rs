@@ -4,12 +4,16 @@ use std::path::PathBuf;
 /// Something wrong with a catalog file or a catalog lookup.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("reading '{path}': {source}")]
+    #[error("reading '{}': {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// An overlay file that is not a regular file, or too large.
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
+    #[error("'{}': {message}", path.display())]
+    Walk { path: PathBuf, message: String },
     #[error("'{file}': {message}")]
     Syntax { file: String, message: String },
     #[error("'{file}': unknown table '[[{key}]]' (expected one of: {expected})")]

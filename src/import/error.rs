@@ -22,6 +22,9 @@ pub enum ImportError {
     Safetensors { path: PathBuf, message: String },
     #[error("'{}': bad GGUF file: {message}", path.display())]
     Gguf { path: PathBuf, message: String },
+    /// A file that is not a regular file (or pipe), too large, or unreadable.
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
     /// A path that is none of the supported inputs.
     #[error("'{}': {message}", path.display())]
     Unsupported { path: PathBuf, message: String },
