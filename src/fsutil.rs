@@ -157,7 +157,7 @@ impl Input {
     }
 
     /// The file's length; `None` for a pipe.
-    pub fn len(&self) -> Option<u64> {
+    pub fn file_len(&self) -> Option<u64> {
         self.len
     }
 
@@ -397,7 +397,7 @@ mod tests {
             std::thread::spawn(move || std::fs::write(fifo, b"{\"a\": 1}").unwrap())
         };
         let mut input = Input::open(&fifo, Pipes::Accept).unwrap();
-        assert_eq!(input.len(), None);
+        assert_eq!(input.file_len(), None);
         assert_eq!(input.peek(1).unwrap(), b"{");
         assert_eq!(
             input.read_limited(100, "test input").unwrap(),
@@ -412,7 +412,7 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, b"0123456789").unwrap();
         let mut input = Input::open(&path, Pipes::Refuse).unwrap();
-        assert_eq!(input.len(), Some(10));
+        assert_eq!(input.file_len(), Some(10));
         assert_eq!(input.peek(3).unwrap(), b"012");
         input.skip(5).unwrap();
         let mut rest = String::new();

@@ -340,11 +340,8 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
                     }
                     stack.push((path, depth + 1));
                 }
-                Ok(m) if is_toml => {
-                    if seen.insert((m.dev(), m.ino())) {
-                        out.push(path);
-                    }
-                }
+                // A second link to a file already found is the same file, not a second one.
+                Ok(m) if is_toml && seen.insert((m.dev(), m.ino())) => out.push(path),
                 // A broken link named *.toml is reported when it is read.
                 Err(_) if is_toml => out.push(path),
                 _ => {}

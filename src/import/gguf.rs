@@ -390,7 +390,7 @@ impl TensorFacts {
 
 /// Reads a GGUF file's header: weights, metadata and, for mapped architectures, the model.
 pub(super) fn import(path: &Path, input: Input) -> Result<ImportedModel, ImportError> {
-    let file_len = input.len();
+    let file_len = input.file_len();
     let mut r = Reader {
         inner: input,
         pos: 0,

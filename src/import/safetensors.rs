@@ -240,7 +240,7 @@ fn read_header(
         message,
     };
     let io = |e| ImportError::from(ReadError::io(path)(e));
-    let file_len = input.len();
+    let file_len = input.file_len();
     if let Some(len) = file_len.filter(|&l| l < 8) {
         return Err(bad(format!(
             "{len} bytes is too short for the 8-byte header length"
@@ -471,7 +471,7 @@ fn read_sharded(
         message,
     };
     let input = Input::open(index_path, Pipes::Refuse)?;
-    if let Some(len) = input.len().filter(|&l| l > MAX_INDEX_BYTES) {
+    if let Some(len) = input.file_len().filter(|&l| l > MAX_INDEX_BYTES) {
         return Err(ReadError::TooLarge {
             path: index_path.to_path_buf(),
             len: Some(len),
