@@ -108,13 +108,19 @@ fn subcommand(args: &[String]) -> String {
 /// clap's several-line error as (message, hint): the first line, then its tips, its usage and
 /// where the help is.
 fn one_line_usage(text: &str, command: &str) -> (String, String) {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let message = lines
+    // The message is the first paragraph (a list of missing arguments continues it).
+    let mut paragraphs = text.split("\n\n");
+    let message = paragraphs
         .next()
         .unwrap_or("invalid arguments")
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
         .trim_start_matches("error:")
         .trim()
         .to_owned();
+    let lines = paragraphs.flat_map(str::lines).map(str::trim);
     let mut hints: Vec<String> = Vec::new();
     for line in lines {
         if let Some(tip) = line.strip_prefix("tip:") {
@@ -204,6 +210,11 @@ mod tests {
         assert!(!msg.contains('\n') && !hint.contains('\n'));
         let (_, hint) = usage(&["llmrig", "--json", "plan", "--model"]);
         assert_eq!(hint, "see 'llmrig plan --help'");
+        let (msg, _) = usage(&["llmrig", "report"]);
+        assert!(
+            msg.contains("not provided: --out <DIR> <INPUT>..."),
+            "{msg}"
+        );
     }
 
     #[test]
