@@ -53,14 +53,14 @@ pub enum Pipes {
 /// no process writes to would otherwise block forever.
 pub const PIPE_WAIT: Duration = Duration::from_secs(5);
 
-/// Why a file could not be read. Every message names the file.
+/// Why a file could not be read. Every message names the file (escaped: one line).
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("reading '{}': {cause}", path.display())]
+    #[error("reading '{}': {cause}", crate::sanitize::path(path))]
     Io { path: PathBuf, cause: io::Error },
-    #[error("'{}' is {what}, not a regular file", path.display())]
+    #[error("'{}' is {what}, not a regular file", crate::sanitize::path(path))]
     NotRegular { path: PathBuf, what: &'static str },
-    #[error("'{}' is {} bytes, over the {limit}-byte limit for {what}", path.display(), fmt_len(*len, *limit))]
+    #[error("'{}' is {} bytes, over the {limit}-byte limit for {what}", crate::sanitize::path(path), fmt_len(*len, *limit))]
     TooLarge {
         path: PathBuf,
         /// The size when known (regular files); `None` for a pipe that went past the limit.
@@ -68,7 +68,7 @@ pub enum ReadError {
         limit: u64,
         what: &'static str,
     },
-    #[error("'{}': nothing arrived through the pipe within {} s (a FIFO that no process writes to?)", path.display(), PIPE_WAIT.as_secs())]
+    #[error("'{}': nothing arrived through the pipe within {} s (a FIFO that no process writes to?)", crate::sanitize::path(path), PIPE_WAIT.as_secs())]
     PipeTimeout { path: PathBuf },
 }
 

@@ -42,6 +42,28 @@ pub fn name(s: &str) -> String {
     out
 }
 
+/// Every unsafe character escaped (newlines too), nothing cut: for the fields of an error
+/// type's message, so a library error is one line whatever the file held.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            escape_into(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path for an error message, escaped like [`escape`].
+pub fn path(p: &std::path::Path) -> String {
+    escape(&p.display().to_string()).into_owned()
+}
+
 /// Terminal output: unsafe characters escaped except newlines and tabs, which lay out tables.
 pub fn terminal(s: &str) -> String {
     if !s.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\t') {

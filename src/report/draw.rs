@@ -66,7 +66,9 @@ fn text_width(text: &str, size: u32) -> u32 {
         .into_font()
         .box_size(text)
         .map(|(w, _)| w)
-        .unwrap_or(size * text.chars().count() as u32)
+        .unwrap_or_else(|_| {
+            size.saturating_mul(u32::try_from(text.chars().count()).unwrap_or(u32::MAX))
+        })
 }
 
 /// SVG text of `chart`.
@@ -137,20 +139,20 @@ struct LegendItem {
 }
 
 fn item_width(item: &LegendItem) -> u32 {
-    28 + text_width(&item.name, LABEL_PT) + 18
+    text_width(&item.name, LABEL_PT).saturating_add(28 + 18)
 }
 
 /// Legend rows: items laid out left to right, wrapping at the chart width.
 fn legend_rows(items: &[LegendItem]) -> Vec<Vec<&LegendItem>> {
     let mut rows: Vec<Vec<&LegendItem>> = Vec::new();
-    let mut x = 0;
+    let mut x: u32 = 0;
     for item in items {
         let w = item_width(item);
-        if rows.is_empty() || x + w > WIDTH - 40 {
+        if rows.is_empty() || x.saturating_add(w) > WIDTH - 40 {
             rows.push(Vec::new());
             x = 0;
         }
-        x += w;
+        x = x.saturating_add(w);
         if let Some(r) = rows.last_mut() {
             r.push(item);
         }
@@ -357,7 +359,7 @@ fn draw_header<DB: DrawingBackend>(
                 ))?,
             }
             head.draw(&Text::new(item.name.clone(), (x + 24, mid), label.clone()))?;
-            x += item_width(item) as i32;
+            x = x.saturating_add(i32::try_from(item_width(item)).unwrap_or(i32::MAX));
         }
         y += LEGEND_ROW_H as i32;
     }
@@ -381,9 +383,12 @@ impl Ranged for Axis {
     type FormatOption = DefaultFormatting;
     type ValueType = f64;
 
+    /// Pixels for `value`; a value far outside the axis lands just outside the plot (where it
+    /// is clipped) instead of overflowing.
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let frac = (value - self.lo) / (self.hi - self.lo);
-        limit.0 + (frac * f64::from(limit.1 - limit.0)).round() as i32
+        let px = f64::from(limit.0) + frac * f64::from(limit.1 - limit.0);
+        px.round().clamp(-100_000.0, 100_000.0) as i32
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {

@@ -8,6 +8,7 @@
 use crate::fsutil::{Pipes, ReadError};
 use crate::plan::Plan;
 use crate::probe::schema::{self, ProbeRun};
+use crate::sanitize::{escape as e, path as shown};
 use serde::de::{Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -42,24 +43,29 @@ pub enum InputError {
     /// Not a regular file or pipe, too large, or unreadable.
     #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("'{path}' ends in the middle of its JSON ({message}): the file is truncated")]
+    #[error(
+        "'{}' ends in the middle of its JSON ({message}): the file is truncated",
+        shown(path)
+    )]
     Truncated { path: PathBuf, message: String },
-    #[error("'{path}' is not valid JSON: {message}")]
+    #[error("'{}' is not valid JSON: {}", shown(path), e(message))]
     Syntax { path: PathBuf, message: String },
-    #[error("'{path}' has no 'kind': expected a plan ('llmrig plan --out'), a comparison ('llmrig compare --out') or a probe run ('llmrig probe')")]
+    #[error("'{}' has no 'kind': expected a plan ('llmrig plan --out'), a comparison ('llmrig compare --out') or a probe run ('llmrig probe')", shown(path))]
     NoKind { path: PathBuf },
     #[error(
-        "'{path}' is a '{kind}' document; llmrig report reads 'plan', 'comparison' and 'probe-run'"
+        "'{}' is a '{}' document; llmrig report reads 'plan', 'comparison' and 'probe-run'",
+        shown(path),
+        crate::sanitize::name(kind)
     )]
     UnknownKind { path: PathBuf, kind: String },
-    #[error("'{path}' is a {kind} with schema_version {found}, newer than this llmrig reads ({supported}): update llmrig")]
+    #[error("'{}' is a {kind} with schema_version {found}, newer than this llmrig reads ({supported}): update llmrig", shown(path))]
     NewerSchema {
         path: PathBuf,
         kind: String,
         found: u64,
         supported: u32,
     },
-    #[error("'{path}' is not a complete {kind}: {message}")]
+    #[error("'{}' is not a complete {kind}: {}", shown(path), e(message))]
     Shape {
         path: PathBuf,
         kind: String,
