@@ -124,6 +124,9 @@ impl PlanRequest {
 
 /// Most nodes a layout may span (far beyond the largest clusters built).
 pub const MAX_NODES: u32 = 16_384;
+/// Longest context accepted, whatever the model's own maximum (the largest model limit the
+/// catalog accepts).
+pub const MAX_CONTEXT: u64 = 1 << 32;
 /// Most sequences planned at once.
 pub const MAX_BATCH: u64 = 1 << 20;
 /// Least efficiency or MFU accepted (checked in [`super::check`]): below 0.1 % the estimate
@@ -152,6 +155,13 @@ pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanE
             "max-nodes",
             req.max_nodes,
             format!("at most {MAX_NODES}"),
+        ));
+    }
+    if req.context_tokens > MAX_CONTEXT {
+        return Err(out_of_range(
+            "context",
+            req.context_tokens,
+            format!("at most {MAX_CONTEXT} tokens"),
         ));
     }
     if req.batch > MAX_BATCH {
