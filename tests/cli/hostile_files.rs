@@ -14,6 +14,18 @@ fn run(dir: &Path, args: &[&dyn AsRef<OsStr>]) -> Outcome {
     run_bounded(dir, &args, LIMIT)
 }
 
+fn run_str(dir: &Path, args: &[&str]) -> Outcome {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run_bounded(dir, &args, LIMIT)
+}
+
+/// `args` fails at once (exit 2) with `expected`, naming `file`.
+fn refused_at_once(dir: &Path, args: &[&str], file: &str, expected: &str) {
+    let out = run_str(dir, args);
+    out.assert_clean(file).code(2).stderr_has(expected);
+    assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
+}
+
 /// A safetensors file: length, `header`, then `data_len` zero bytes.
 fn safetensors(path: &Path, header: &[u8], data_len: u64) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -195,13 +207,7 @@ fn a_fifo_nobody_writes_fails_after_the_pipe_wait() {
         &["import", "fifo"][..],
         &["report", "fifo.json", "--out", "r"],
     ] {
-        let out = run(
-            dir.path(),
-            &args
-                .iter()
-                .map(|a| a as &dyn AsRef<OsStr>)
-                .collect::<Vec<_>>(),
-        );
+        let out = run_str(dir.path(), args);
         out.assert_clean("fifo")
             .code(2)
             .stderr_has("nothing arrived through the pipe within 5 s");
@@ -228,17 +234,12 @@ fn fifos_inside_directories_are_refused_at_once() {
         (&["import", "model"][..], "shard.safetensors"),
         (&["--catalog-dir", "catalog", "models"][..], "a.toml"),
     ] {
-        let out = run(
+        refused_at_once(
             dir.path(),
-            &args
-                .iter()
-                .map(|a| a as &dyn AsRef<OsStr>)
-                .collect::<Vec<_>>(),
+            args,
+            names,
+            "is a FIFO or pipe, not a regular file",
         );
-        out.assert_clean(names)
-            .code(2)
-            .stderr_has("is a FIFO or pipe, not a regular file");
-        assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
     }
 }
 
@@ -323,17 +324,12 @@ fn dev_zero_as_a_report_input_or_an_overlay_is_refused_at_once() {
         (&["report", "/dev/zero", "--out", "r"][..], "/dev/zero"),
         (&["--catalog-dir", "cat", "gpus"][..], "z.toml"),
     ] {
-        let out = run(
+        refused_at_once(
             dir.path(),
-            &args
-                .iter()
-                .map(|a| a as &dyn AsRef<OsStr>)
-                .collect::<Vec<_>>(),
+            args,
+            name,
+            "is a character device, not a regular file",
         );
-        out.assert_clean(name)
-            .code(2)
-            .stderr_has("is a character device, not a regular file");
-        assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
     }
 }
 
@@ -341,35 +337,18 @@ fn dev_zero_as_a_report_input_or_an_overlay_is_refused_at_once() {
 
 /// The first embedded entry of `kind`, with `field` set to `value`, as an overlay file.
 fn overlay_entry(kind: &str, field: &str, value: toml::Value) -> (String, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![root.join("hardware_db"), root.join("models_db")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    for f in files {
-        let table: toml::Table = std::fs::read_to_string(&f).unwrap().parse().unwrap();
-        if let Some(toml::Value::Array(items)) = table.get(kind) {
-            let mut entry = items[0].as_table().unwrap().clone();
-            let id = entry["id"].as_str().unwrap().to_owned();
-            entry.insert(field.into(), value);
-            let mut doc = toml::Table::new();
-            doc.insert(
-                kind.into(),
-                toml::Value::Array(vec![toml::Value::Table(entry)]),
-            );
-            return (id, toml::to_string(&doc).unwrap());
-        }
-    }
-    panic!("no embedded {kind}");
+    let (_, mut entry) = crate::catalog_sources::first_entry_of_each_kind()
+        .into_iter()
+        .find(|(k, _)| k == kind)
+        .unwrap_or_else(|| panic!("no embedded {kind}"));
+    let id = entry["id"].as_str().unwrap().to_owned();
+    entry.insert(field.into(), value);
+    let mut doc = toml::Table::new();
+    doc.insert(
+        kind.into(),
+        toml::Value::Array(vec![toml::Value::Table(entry)]),
+    );
+    (id, toml::to_string(&doc).unwrap())
 }
 
 #[test]
@@ -419,15 +398,10 @@ fn an_empty_weight_map_beside_a_70b_config_is_an_error() {
         &["import", "."][..],
         &["plan", "-m", ".", "--gpu", "rtx-4090"],
     ] {
-        run(
-            dir.path(),
-            &cmd.iter()
-                .map(|a| a as &dyn AsRef<OsStr>)
-                .collect::<Vec<_>>(),
-        )
-        .assert_clean("model.safetensors.index.json")
-        .code(2)
-        .stderr_has("weight_map lists no tensors");
+        run_str(dir.path(), cmd)
+            .assert_clean("model.safetensors.index.json")
+            .code(2)
+            .stderr_has("weight_map lists no tensors");
     }
 }
 

@@ -1,5 +1,7 @@
 //! CLI integration tests: one test binary, one module per command.
 mod catalog;
+#[path = "../shared/catalog_sources.rs"]
+mod catalog_sources;
 mod hostile_args;
 mod hostile_files;
 mod import;

@@ -4,40 +4,12 @@ use crate::common::{self, check_error, check_plan, hostile_string, mutated};
 use llmrig::catalog::Catalog;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The first embedded entry of each kind, as (kind, entry).
 fn templates() -> &'static Vec<(String, toml::Table)> {
     static T: OnceLock<Vec<(String, toml::Table)>> = OnceLock::new();
-    T.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        let mut stack = vec![root.join("hardware_db"), root.join("models_db")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "toml") {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
-        let mut out: Vec<(String, toml::Table)> = Vec::new();
-        for f in files {
-            let table: toml::Table = std::fs::read_to_string(&f).unwrap().parse().unwrap();
-            for (kind, v) in table {
-                if let toml::Value::Array(items) = v {
-                    if !out.iter().any(|(k, _)| *k == kind) {
-                        out.push((kind, items[0].as_table().unwrap().clone()));
-                    }
-                }
-            }
-        }
-        out
-    })
+    T.get_or_init(crate::catalog_sources::first_entry_of_each_kind)
 }
 
 fn hostile_value() -> impl Strategy<Value = toml::Value> {

@@ -1,9 +1,16 @@
 //! The campaign runner and the properties shared by every target.
+use llmrig::catalog::Catalog;
 use llmrig::plan::Plan;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// The embedded catalog, loaded once.
+pub fn catalog() -> &'static Catalog {
+    static CAT: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CAT.get_or_init(|| Catalog::embedded().unwrap())
+}
 
 /// Seconds each target generates cases for.
 pub fn budget() -> Duration {

@@ -1,10 +1,8 @@
 //! Hugging Face config.json files with hostile values; an accepted model is also planned.
 use crate::common::{self, check_error, check_plan, edge_u64, hostile_string, mutated};
-use llmrig::catalog::Catalog;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 
 const TYPES: &[&str] = &[
     "llama",
@@ -105,11 +103,6 @@ fn config() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![3 => structured, 1 => damaged]
 }
 
-fn catalog() -> &'static Catalog {
-    static CAT: OnceLock<Catalog> = OnceLock::new();
-    CAT.get_or_init(|| Catalog::embedded().unwrap())
-}
-
 fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.json");
@@ -119,7 +112,7 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
         Err(e) => return check_error(&e.to_string(), "config.json"),
     };
     prop_assert!(llmrig::catalog::check_model_ranges(&model).is_ok());
-    let cat = catalog();
+    let cat = common::catalog();
     let req = llmrig::plan::PlanRequest::new(
         llmrig::plan::Workload::Infer,
         model.max_position_embeddings.min(4096),

@@ -9,6 +9,8 @@
 //! spent: `LLMRIG_FUZZ_SECS` seconds per target (default 2, so `cargo test` stays quick;
 //! `.ci/run` gives the campaign longer).
 mod catalog;
+#[path = "../shared/catalog_sources.rs"]
+mod catalog_sources;
 mod common;
 mod config;
 mod gguf;

@@ -2,7 +2,6 @@
 //! random places (extreme numbers, hostile strings, wrong types, repeated array items), or
 //! damaged bytes. An input that loads is rendered to SVG, PNG, Markdown and HTML.
 use crate::common::{self, check_error, hostile_string, mutated};
-use llmrig::catalog::Catalog;
 use llmrig::report;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -123,11 +122,6 @@ fn case() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![4 => edited, 1 => damaged]
 }
 
-fn catalog() -> &'static Catalog {
-    static CAT: OnceLock<Catalog> = OnceLock::new();
-    CAT.get_or_init(|| Catalog::embedded().unwrap())
-}
-
 fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     let input = match report::input::parse_bytes(Path::new("x.json"), &bytes) {
         Ok(i) => i,
@@ -141,7 +135,7 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
         inputs.push(report::input::parse_bytes(Path::new(&path), &bytes).unwrap());
     }
     report::input::dedupe_names(&mut inputs);
-    let r = report::build(&inputs, catalog());
+    let r = report::build(&inputs, common::catalog());
     let _ = r.to_text();
     let _ = report::markdown::render(&r);
     let mut svgs = std::collections::HashMap::new();
