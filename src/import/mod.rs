@@ -10,6 +10,7 @@
 mod config;
 mod error;
 mod gguf;
+mod index;
 mod safetensors;
 
 pub use error::ImportError;

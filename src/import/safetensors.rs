@@ -3,15 +3,14 @@
 //! follows the header), then the data. A sharded model adds `model.safetensors.index.json`,
 //! whose `weight_map` names the shard holding each tensor.
 //!
-//! Headers and the index are read as a stream of entries: each tensor is checked and counted
+//! Headers (and the index, in `index.rs`) are read as a stream of entries: each tensor is checked and counted
 //! as it is parsed and only a hash of its name and its byte range are kept, so memory stays at
 //! a few dozen bytes a tensor whatever the names, shapes or counts a hostile file claims.
-use super::{file_name, list_dir, ImportError, NameHasher, NameSet, WeightFormat, WeightSummary};
+use super::{file_name, list_dir, ImportError, NameSet, WeightFormat, WeightSummary};
 use crate::fsutil::{Input, Pipes, ReadError};
 use crate::sanitize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -19,15 +18,11 @@ use std::path::Path;
 /// Largest header accepted; the safetensors library uses the same limit.
 pub(super) const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Most tensors in one file or one index (the largest published checkpoints hold about 100,000).
-const MAX_TENSORS: u64 = 1_000_000;
+pub(super) const MAX_TENSORS: u64 = 1_000_000;
 /// Most dimensions of one tensor (real checkpoints use at most 5).
 const MAX_RANK: usize = 8;
-/// Most shard files one index may name.
-const MAX_SHARDS: usize = 100_000;
-/// Largest `model.safetensors.index.json` read.
-const MAX_INDEX_BYTES: u64 = 128 << 20;
 
-const INDEX_FILE: &str = "model.safetensors.index.json";
+pub(super) const INDEX_FILE: &str = "model.safetensors.index.json";
 
 /// A shape of at most [`MAX_RANK`] dimensions; a longer one fails while it is parsed.
 #[derive(Clone, Copy)]
@@ -99,15 +94,15 @@ pub(super) fn is_float(dtype: &str) -> bool {
 }
 
 /// A tensor's element count and data bytes, checked against its header entry and the file.
-struct Tensor<'a> {
-    name: &'a str,
-    dtype: &'a str,
-    params: u64,
-    bytes: u64,
+pub(super) struct Tensor<'a> {
+    pub(super) name: &'a str,
+    pub(super) dtype: &'a str,
+    pub(super) params: u64,
+    pub(super) bytes: u64,
 }
 
 /// What a tensor callback or a check found wrong; reported as the file's error.
-type Check = Result<(), String>;
+pub(super) type Check = Result<(), String>;
 
 /// Streams a header's entries into `each`, checking each tensor against the data section.
 struct Entries<'a, F> {
@@ -229,7 +224,7 @@ impl<'de, F: FnMut(Tensor) -> Check> DeserializeSeed<'de> for &mut Entries<'_, F
 
 /// Reads one file's header and hands each checked tensor to `each`. Notes unknown dtypes.
 /// A pipe is read to its end to learn the data section's length.
-fn read_header(
+pub(super) fn read_header(
     path: &Path,
     mut input: Input,
     notes: &mut Vec<String>,
@@ -313,7 +308,7 @@ pub(super) fn add_input(
     Ok(())
 }
 
-fn add(t: Tensor, weights: &mut WeightSummary, seen: &mut NameSet) -> Check {
+pub(super) fn add(t: Tensor, weights: &mut WeightSummary, seen: &mut NameSet) -> Check {
     if !seen.insert(t.name) {
         return Err(format!(
             "tensor '{}' appears twice (in this file or an earlier shard)",
@@ -335,7 +330,7 @@ pub(super) fn read_dir(
     let mut seen = NameSet::default();
     let index_path = dir.join(INDEX_FILE);
     if index_path.exists() {
-        read_sharded(dir, &index_path, &mut weights, &mut seen, notes)?;
+        super::index::read_sharded(dir, &index_path, &mut weights, &mut seen, notes)?;
         return Ok(Some(weights));
     }
     // Anything named *.safetensors but a directory is read, so a FIFO or device is reported
@@ -371,170 +366,4 @@ pub(super) fn read_dir(
         )?;
     }
     Ok(Some(weights))
-}
-
-/// The index's `weight_map`: tensor-name hashes mapped to shard numbers.
-struct WeightMap {
-    hasher: NameHasher,
-    shards: Vec<String>,
-    by_tensor: HashMap<u64, u32>,
-}
-
-impl<'de> Deserialize<'de> for WeightMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct MapVisitor;
-        impl<'de> Visitor<'de> for MapVisitor {
-            type Value = WeightMap;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object mapping tensor names to shard file names")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WeightMap, A::Error> {
-                let mut out = WeightMap {
-                    hasher: NameHasher::default(),
-                    shards: Vec::new(),
-                    by_tensor: HashMap::new(),
-                };
-                let mut shard_ids: HashMap<String, u32> = HashMap::new();
-                while let Some(tensor) = map.next_key::<String>()? {
-                    let shown = sanitize::name(&tensor);
-                    let shard = map.next_value::<String>().map_err(|e| {
-                        de::Error::custom(format_args!(
-                            "weight_map['{shown}'] is not a file name: {e}"
-                        ))
-                    })?;
-                    // Shards are plain files beside the index; never follow a path out of the
-                    // directory.
-                    let plain = !shard.is_empty()
-                        && shard != "."
-                        && shard != ".."
-                        && !shard.contains(['/', '\\']);
-                    if !plain {
-                        return Err(de::Error::custom(format_args!(
-                            "weight_map['{shown}'] = '{}' is not a file name in this directory",
-                            sanitize::name(&shard)
-                        )));
-                    }
-                    if out.by_tensor.len() as u64 >= MAX_TENSORS {
-                        return Err(de::Error::custom(format_args!(
-                            "weight_map lists more than {MAX_TENSORS} tensors"
-                        )));
-                    }
-                    let next = shard_ids.len() as u32;
-                    let id = *shard_ids.entry(shard).or_insert(next);
-                    if shard_ids.len() > MAX_SHARDS {
-                        return Err(de::Error::custom(format_args!(
-                            "weight_map names more than {MAX_SHARDS} shard files"
-                        )));
-                    }
-                    if out.by_tensor.insert(out.hasher.of(&tensor), id).is_some() {
-                        return Err(de::Error::custom(format_args!(
-                            "weight_map lists tensor '{shown}' twice"
-                        )));
-                    }
-                }
-                out.shards = vec![String::new(); shard_ids.len()];
-                for (name, id) in shard_ids {
-                    out.shards[id as usize] = name;
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(MapVisitor)
-    }
-}
-
-/// The fields of `model.safetensors.index.json` llmrig reads; everything else is skipped.
-#[derive(Deserialize)]
-struct Index {
-    #[serde(default)]
-    metadata: Option<IndexMetadata>,
-    weight_map: WeightMap,
-}
-
-#[derive(Deserialize)]
-struct IndexMetadata {
-    /// Kept loosely typed: some writers store it as a float or a string.
-    #[serde(default)]
-    total_size: Option<serde_json::Value>,
-}
-
-/// Reads the shards named by the index and checks that each tensor sits where the index says.
-fn read_sharded(
-    dir: &Path,
-    index_path: &Path,
-    weights: &mut WeightSummary,
-    seen: &mut NameSet,
-    notes: &mut Vec<String>,
-) -> Result<(), ImportError> {
-    let bad_index = |message: String| ImportError::Safetensors {
-        path: index_path.to_path_buf(),
-        message,
-    };
-    let input = Input::open(index_path, Pipes::Refuse)?;
-    if let Some(len) = input.file_len().filter(|&l| l > MAX_INDEX_BYTES) {
-        return Err(ReadError::TooLarge {
-            path: index_path.to_path_buf(),
-            len: Some(len),
-            limit: MAX_INDEX_BYTES,
-            what: "safetensors index files",
-        }
-        .into());
-    }
-    let index: Index = serde_json::from_reader(std::io::BufReader::new(
-        input.take(MAX_INDEX_BYTES),
-    ))
-    .map_err(|cause| match cause.classify() {
-        // A check of ours, or a value of the wrong type: the index's content is wrong.
-        serde_json::error::Category::Data => bad_index(cause.to_string()),
-        _ => ImportError::Json {
-            path: index_path.to_path_buf(),
-            cause,
-        },
-    })?;
-    let map = index.weight_map;
-    if map.by_tensor.is_empty() {
-        return Err(bad_index(
-            "weight_map lists no tensors: the weights cannot be counted".into(),
-        ));
-    }
-    let mut order: Vec<usize> = (0..map.shards.len()).collect();
-    order.sort_by(|&a, &b| map.shards[a].cmp(&map.shards[b]));
-    for id in order {
-        let shard = &map.shards[id];
-        let path = dir.join(shard);
-        let input = Input::open(&path, Pipes::Refuse)?;
-        read_header(&path, input, notes, |t| {
-            match map.by_tensor.get(&map.hasher.of(t.name)) {
-                Some(&s) if s as usize == id => add(t, weights, seen),
-                Some(&other) => Err(format!(
-                    "tensor '{}' is here but {INDEX_FILE} puts it in '{}'",
-                    sanitize::name(t.name),
-                    sanitize::name(&map.shards[other as usize])
-                )),
-                None => Err(format!(
-                    "tensor '{}' is missing from {INDEX_FILE}",
-                    sanitize::name(t.name)
-                )),
-            }
-        })?;
-        weights.files.push(shard.clone());
-    }
-    if weights.tensors != map.by_tensor.len() as u64 {
-        return Err(bad_index(format!(
-            "weight_map lists {} tensors but the shards hold {}",
-            map.by_tensor.len(),
-            weights.tensors
-        )));
-    }
-    let total_size = index
-        .metadata
-        .and_then(|m| m.total_size)
-        .and_then(|v| v.as_u64());
-    if let Some(total) = total_size.filter(|&t| t != weights.bytes) {
-        notes.push(format!(
-            "{INDEX_FILE} metadata.total_size is {total} bytes; the shard headers add up to {} (used)",
-            weights.bytes
-        ));
-    }
-    Ok(())
 }
