@@ -191,10 +191,16 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             ("num_key_value_heads", m.num_key_value_heads),
             ("intermediate_size", m.intermediate_size),
             ("vocab_size", m.vocab_size),
-            ("max_position_embeddings", m.max_position_embeddings),
         ] {
             c.range(field, v as f64, 1.0, 1e7)?;
         }
+        // Llama 4 Scout states 10,485,760 tokens.
+        c.range(
+            "max_position_embeddings",
+            m.max_position_embeddings as f64,
+            1.0,
+            1e8,
+        )?;
         c.ensure(
             m.num_attention_heads % m.num_key_value_heads == 0,
             "num_key_value_heads",
@@ -208,6 +214,8 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             )?;
         }
         c.range("params_published", m.params_published as f64, 1e6, 1e13)?;
+        m.check_layout()
+            .map_err(|(field, message)| c.fail(field, message))?;
     }
     for p in cat.platforms.iter() {
         let c = Checker {
