@@ -33,10 +33,8 @@ fn request(
     exact: Option<f64>,
 ) -> anyhow::Result<plan::PlanRequest> {
     let mut req = opts.request(model.max_position_embeddings);
-    // Inference defaults to the weights' own format (gpt-oss MXFP4, a GGUF file's type);
-    // training and LoRA start from 16-bit (QLoRA from NF4) whatever the checkpoint.
-    if opts.precision.is_none() && req.workload == plan::Workload::Infer {
-        req.weights = model.default_format();
+    if opts.precision.is_none() {
+        req.weights = plan::format::default_weights(model, req.workload);
     }
     // Exact file bytes describe the file's own format; they replace the estimate only then.
     let native = opts

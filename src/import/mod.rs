@@ -222,22 +222,28 @@ fn sniff(path: &Path) -> Result<Kind, ImportError> {
 
 /// Reads a JSON object from a file of at most [`MAX_JSON_BYTES`].
 fn read_json(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, ImportError> {
-    let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
-    let len = file.metadata().map_err(ImportError::io(path))?.len();
-    if len > MAX_JSON_BYTES {
-        return Err(ImportError::Unsupported {
-            path: path.to_path_buf(),
-            message: format!("{len} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON files"),
-        });
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_JSON_BYTES)
-        .read_to_end(&mut buf)
-        .map_err(ImportError::io(path))?;
+    let buf = read_capped(path, MAX_JSON_BYTES, "JSON files")?;
     serde_json::from_slice(&buf).map_err(|cause| ImportError::Json {
         path: path.to_path_buf(),
         cause,
     })
+}
+
+/// Reads a whole file of at most `cap` bytes (`what` names the kind of file in the error).
+fn read_capped(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, ImportError> {
+    let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
+    let len = file.metadata().map_err(ImportError::io(path))?.len();
+    if len > cap {
+        return Err(ImportError::Unsupported {
+            path: path.to_path_buf(),
+            message: format!("{len} bytes is over the {cap}-byte limit for {what}"),
+        });
+    }
+    let mut buf = Vec::new();
+    file.take(cap)
+        .read_to_end(&mut buf)
+        .map_err(ImportError::io(path))?;
+    Ok(buf)
 }
 
 /// Entries of a directory, sorted.

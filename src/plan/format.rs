@@ -183,6 +183,19 @@ pub struct FormatInfo {
     pub why: String,
 }
 
+/// The format a plan uses when `--precision` is not given: inference runs the weights as
+/// they ship (the model's native format: gpt-oss MXFP4, DeepSeek FP8 blocks, a GGUF file's
+/// type); training and LoRA start from 16-bit weights and QLoRA from NF4 with double
+/// quantization, whatever the checkpoint.
+pub fn default_weights(model: &Model, workload: crate::plan::Workload) -> WeightFormat {
+    use crate::plan::Workload;
+    match workload {
+        Workload::Infer => model.default_format(),
+        Workload::Train | Workload::Lora => WeightFormat::Bf16,
+        Workload::Qlora => WeightFormat::Nf4Dq,
+    }
+}
+
 impl FormatInfo {
     /// What a plan shows for its weights: `weights` over `model`, marked exact (with the
     /// format's own estimate beside it) when the bytes were read from the model's files.
@@ -387,3 +400,6 @@ impl KvFormat {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod file_tests;

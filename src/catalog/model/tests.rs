@@ -390,7 +390,7 @@ fn exact_counts_of_issue_12_models() {
     // Interleaved MoE: 24 MoE layers of 128 experts, 24 dense layers of 16384.
     assert_eq!(
         counts("llama-4-maverick"),
-        (401_583_781_376, 17_184_691_200 + 0)
+        (401_583_781_376, 17_184_691_200)
     );
     assert_eq!(
         counts("mistral-small-3.1-24b").0 - 438_958_080,

@@ -172,7 +172,7 @@ fn moe_tensors_follow_llama_cpps_layer_rules() {
             .collect()
     };
     // use_more_bits(i, 48): layers 0-5, 42-47 and every third from 8.
-    let more = |i: u64| i < 6 || i >= 42 || (i - 6) % 3 == 2;
+    let more = |i: u64| !(6..42).contains(&i) || (i - 6) % 3 == 2;
     for (name, high) in [("ffn_down_exps", GgufType::Q6K), ("attn_v", GgufType::Q6K)] {
         let layers = of(name);
         assert_eq!(layers.len(), 48, "{name}");
@@ -253,5 +253,39 @@ fn narrower_formats_never_need_more_bytes() {
                 w[1]
             );
         }
+    }
+}
+
+#[test]
+fn native_formats_are_the_inference_default_only() {
+    use crate::plan::Workload;
+    let gpt = model("gpt-oss-120b");
+    assert_eq!(default_weights(&gpt, Workload::Infer), WeightFormat::Mxfp4);
+    assert_eq!(default_weights(&gpt, Workload::Lora), WeightFormat::Bf16);
+    assert_eq!(default_weights(&gpt, Workload::Qlora), WeightFormat::Nf4Dq);
+    assert_eq!(
+        default_weights(&model("deepseek-r1"), Workload::Infer),
+        WeightFormat::Fp8Block
+    );
+    assert_eq!(
+        default_weights(&model("llama-3.1-8b"), Workload::Infer),
+        WeightFormat::Bf16
+    );
+}
+
+/// Issue 12's acceptance: gpt-oss-120b plans in MXFP4 by default and fits one 80 GB GPU.
+#[test]
+fn gpt_oss_120b_fits_one_80_gb_gpu_in_its_native_format() {
+    use crate::plan::{self, PlanRequest, Workload};
+    let cat = Catalog::embedded().expect("catalog");
+    let m = model("gpt-oss-120b");
+    let mut req = PlanRequest::new(Workload::Infer, 4096);
+    req.weights = default_weights(&m, Workload::Infer);
+    for gpu in ["h100-sxm5-80gb", "a100-sxm4-80gb"] {
+        let g = cat.gpus.get(gpu).expect("gpu");
+        let p = plan::plan(&cat, &m, &req, &[g]);
+        let o = &p.options[0];
+        assert!(o.fits && o.gpus == 1, "{gpu}: {:?}", o.reason);
+        assert_eq!(p.weight_format.name, "mxfp4");
     }
 }
