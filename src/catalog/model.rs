@@ -319,4 +319,6 @@ impl Model {
 }
 
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod arch;
+mod families;
 mod fields;
 
 use fields::HfConfig;

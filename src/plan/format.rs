@@ -207,9 +207,8 @@ impl FormatInfo {
             info.exact = true;
             info.model_bits_per_weight = Some(bytes * 8.0 / params);
             info.why = format!(
-                "exact: {:.2} GB read from the model's file headers ({} would be {:.2} GB)",
+                "exact: {:.2} GB from the file headers (estimate {:.2} GB)",
                 bytes / 1e9,
-                weights.name(),
                 estimate / 1e9
             );
         }
