@@ -63,6 +63,15 @@ fn render(imp: &ImportedModel) -> String {
                 format!("{w} on {} layers", m.sliding_layers()),
             ));
         }
+        if m.is_hybrid() {
+            rows.push((
+                "linear-attention layers",
+                format!("{} of {}", m.linear_layers(), m.num_hidden_layers),
+            ));
+        }
+        if let Some(f) = m.native_format {
+            rows.push(("weights stored as", f.name().to_owned()));
+        }
         for (k, v) in rows {
             t.add_row(vec![k.to_owned(), v]);
         }

@@ -49,8 +49,14 @@ fn request(
         };
         req.electricity = Some(id);
     }
+    if opts.precision.is_none() {
+        req.weights = plan::format::default_weights(model, req.workload);
+    }
     // Exact file bytes describe the file's own format; they replace the estimate only then.
-    if opts.precision.is_none() && !req.is_training() {
+    let native = opts
+        .precision
+        .is_none_or(|p| Some(p) == model.native_format);
+    if native && !req.is_training() {
         req.exact_weight_bytes = exact;
     }
     plan::check(model, &req)?;

@@ -15,7 +15,9 @@ mod validate;
 
 pub use error::CatalogError;
 pub use gpu::{ComputeDtype, Cooling, DenseTflops, FormFactor, Gpu, Vendor};
-pub use model::{Model, Norm, ParamCounts};
+pub use model::{
+    ActiveExclusion, Layer, Mixer, Model, Norm, ParamCounts, Part, Tensor, TensorKind,
+};
 pub use part::{
     Bridge, Case, Circuit, Cloud, Cooler, Cpu, Electricity, Frame, Network, Platform, PlatformKind,
     Psu, Ram, Riser, ServerPsu, Storage,

@@ -306,6 +306,8 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
         };
         check_model_ranges(m).map_err(|(field, message)| c.fail(field, message))?;
         c.range("params_published", m.params_published as f64, 1e6, 1e13)?;
+        m.check_layout()
+            .map_err(|(field, message)| c.fail(field, message))?;
     }
     for p in cat.platforms.iter() {
         let c = Checker {

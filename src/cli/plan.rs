@@ -39,8 +39,9 @@ pub struct PlanOptions {
     /// a .safetensors or a .gguf file.
     #[arg(long, short)]
     pub model: String,
-    /// Weight format; `int4` is 4-bit weight-only at group size 128 (GPTQ/AWQ packing).
-    /// Default: bf16 (nf4-dq for qlora).
+    /// Weight format; `int4` is 4-bit weight-only at group size 128 (GPTQ/AWQ packing);
+    /// `q*`/`iq*` are llama.cpp GGUF types. Default: the model's native format for inference
+    /// (gpt-oss: mxfp4, DeepSeek: fp8-block, a GGUF file's own type), else bf16 (nf4-dq for qlora).
     #[arg(long, short, value_enum)]
     pub precision: Option<WeightFormat>,
     /// What to do with the model.

@@ -1,29 +1,73 @@
-//! Hugging Face `config.json` to a catalog [`Model`], per `model_type`, with the defaults the
-//! Transformers config classes apply when a field is absent.
+//! Hugging Face `config.json` to a catalog [`Model`]. The file is deserialized into typed
+//! structs (`fields`) that skip every field llmrig does not read, then mapped per `model_type`
+//! (`arch`) with the defaults the Transformers config classes apply when a field is absent.
+//! [`model_from_config`] is a pure function over the bytes, for file imports and Hub clients.
 use super::safetensors::is_float;
-use super::{file_url, kebab, parse_json, ImportError, WeightSummary};
+use super::{file_url, kebab, ImportError, WeightSummary};
 use crate::catalog::{Model, Norm};
-use serde_json::{Map, Value};
+use crate::plan::WeightFormat as Precision;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `model_type` values mapped here (others fall back to Llama conventions).
-const KNOWN_TYPES: &[&str] = &[
-    "llama",
-    "mistral",
-    "mixtral",
-    "qwen2",
-    "gemma2",
-    "phi3",
-    "falcon",
-    "gpt2",
-    "gptj",
-    "gpt_neo",
-    "deepseek_v3",
-];
+mod arch;
+mod families;
+mod fields;
+
+use fields::HfConfig;
+
+/// Largest config.json read: real ones are a few kilobytes (the largest, with long per-layer
+/// lists or quantization module lists, well under 1 MB).
+pub(super) const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// Licence recorded for imported models: the files do not say.
 pub(super) const LICENSE: &str = "unknown (imported)";
+
+/// Where a config came from: names it in errors and gives the id, repo and source URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigOrigin {
+    /// Names the config in errors.
+    pub path: PathBuf,
+    /// The Hugging Face repository, when the place it came from says (`org/name`).
+    pub hf_repo: Option<String>,
+    /// A display name from where it was found (its directory), when that is a name.
+    pub name_hint: Option<String>,
+    /// The `source` recorded on the model.
+    pub source: String,
+}
+
+impl ConfigOrigin {
+    /// The origin of a file on disk: a Hugging Face cache snapshot
+    /// (`models--org--name/snapshots/<hash>/config.json`) gives its repo, a model directory
+    /// its name.
+    pub fn of_file(path: &Path) -> ConfigOrigin {
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let is_config = abs.file_name().is_some_and(|n| n == "config.json");
+        let dir = abs.parent().filter(|_| is_config);
+        let hf_repo = dir
+            .and_then(|snap| {
+                snap.parent()
+                    .filter(|p| p.file_name().is_some_and(|n| n == "snapshots"))
+                    .and_then(Path::parent)
+            })
+            .and_then(|c| c.file_name())
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("models--"))
+            .map(|repo| repo.replacen("--", "/", 1));
+        let name_hint = if is_config {
+            dir.and_then(Path::file_name)
+        } else {
+            abs.file_stem()
+        }
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !kebab(n).is_empty());
+        ConfigOrigin {
+            path: path.to_path_buf(),
+            hf_repo,
+            name_hint,
+            source: file_url(path),
+        }
+    }
+}
 
 /// Maps `bytes`, the contents of `path`; `weights` (the directory's safetensors) supply the
 /// exact count.
@@ -32,14 +76,14 @@ pub(super) fn model_from_file(
     bytes: &[u8],
     weights: Option<&WeightSummary>,
 ) -> Result<(Model, Vec<String>), ImportError> {
-    let json: Map<String, Value> = parse_json(path, bytes)?;
-    let mut notes = Vec::new();
-    let mut model = model_from_json(path, &json, &mut notes)?;
+    let (mut model, mut notes) = model_from_config(bytes, &ConfigOrigin::of_file(path))?;
     let counts = model.param_counts();
-    model.params_published = counts.total;
     match weights {
         Some(w) if w.by_dtype.keys().all(|d| is_float(d)) => {
             model.params_published = w.params;
+            if model.native_format.is_none() {
+                model.native_format = format_of_floats(w);
+            }
             if differs(counts.total, w.params) {
                 notes.push(format!(
                     "config.json gives {} parameters but the weights hold {} (buffers, extra layers such as \
@@ -64,64 +108,24 @@ pub(super) fn model_from_file(
         }
         None => notes.push("params_published is the count computed from config.json".into()),
     }
-    if model.is_moe() {
-        model.active_params_published = Some(counts.active);
-    }
-    if !notes.is_empty() {
-        model.notes = Some(notes.join("; "));
-    }
+    model.notes = (!notes.is_empty()).then(|| notes.join("; "));
     Ok((model, notes))
+}
+
+/// The 16- or 32-bit format most of a checkpoint's elements are stored in.
+fn format_of_floats(w: &WeightSummary) -> Option<Precision> {
+    let (dtype, _) = w.by_dtype.iter().max_by_key(|(_, d)| d.params)?;
+    match dtype.as_str() {
+        "BF16" => Some(Precision::Bf16),
+        "F16" => Some(Precision::Fp16),
+        "F32" => Some(Precision::Fp32),
+        _ => None,
+    }
 }
 
 /// More than 1 % apart.
 pub(super) fn differs(a: u64, b: u64) -> bool {
     a.abs_diff(b) as f64 > 0.01 * a.max(b) as f64
-}
-
-/// Maps a parsed config; `path` names the file in errors and gives the id.
-pub(super) fn model_from_json(
-    path: &Path,
-    json: &Map<String, Value>,
-    notes: &mut Vec<String>,
-) -> Result<Model, ImportError> {
-    let model_type = match json.get("model_type") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            return Err(config_err(
-                path,
-                "field 'model_type' must be a string".into(),
-            ))
-        }
-        None => {
-            return Err(config_err(
-                path,
-                "missing field 'model_type' (is this a Hugging Face config.json?)".into(),
-            ))
-        }
-    };
-    let c = Cfg {
-        path,
-        map: json,
-        model_type: &model_type,
-    };
-    let mut m = map_architecture(&c, notes)?;
-    let (id, name, hf_repo) = identity(path, json, &model_type);
-    m.id = id;
-    m.name = name;
-    m.hf_repo = hf_repo;
-    m.family = model_type.clone();
-    m.architecture = match json
-        .get("architectures")
-        .and_then(|a| a.get(0))
-        .and_then(Value::as_str)
-    {
-        Some(a) => a.to_owned(),
-        None => model_type.clone(),
-    };
-    m.license = LICENSE.into();
-    m.source = file_url(path);
-    check_ranges(&m).map_err(|message| config_err(path, message))?;
-    Ok(m)
 }
 
 fn config_err(path: &Path, message: String) -> ImportError {
@@ -131,76 +135,128 @@ fn config_err(path: &Path, message: String) -> ImportError {
     }
 }
 
-/// A config being read, for typed field access with errors that name the field.
-struct Cfg<'a> {
-    path: &'a Path,
-    map: &'a Map<String, Value>,
-    model_type: &'a str,
+/// Maps a config.json's bytes to a model: the architecture from the fields, the parameter
+/// count computed (params_published, active_params_published), the storage format from
+/// `quantization_config`, and notes on what was assumed or could not be read.
+pub fn model_from_config(
+    bytes: &[u8],
+    origin: &ConfigOrigin,
+) -> Result<(Model, Vec<String>), ImportError> {
+    let path = origin.path.as_path();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let json_err = |cause| ImportError::Json {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let cfg: HfConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let cause = e.into_inner();
+        if cause.classify() != serde_json::error::Category::Data || field == "." {
+            return json_err(cause);
+        }
+        let text = cause.to_string();
+        let sep = if text.starts_with("must be") {
+            " "
+        } else {
+            ": "
+        };
+        config_err(path, format!("field '{field}'{sep}{text}"))
+    })?;
+    de.end().map_err(json_err)?;
+    let model_type = cfg.model_type.clone().ok_or_else(|| {
+        config_err(
+            path,
+            "missing field 'model_type' (is this a Hugging Face config.json?)".into(),
+        )
+    })?;
+    let mut notes = Vec::new();
+    let mut m = arch::map(path, &model_type, &cfg, &mut notes)?;
+    if arch::is_unknown(&model_type) {
+        let keys: fields::Keys = serde_json::from_slice(bytes).map_err(json_err)?;
+        let unread: Vec<String> = keys
+            .0
+            .into_iter()
+            .filter(|k| !fields::READ.contains(&k.as_str()) && !fields::is_irrelevant(k))
+            .collect();
+        if !unread.is_empty() {
+            notes.push(format!("could not read: {}", unread.join(", ")));
+        }
+    }
+    let (id, name, hf_repo) = identity(origin, cfg.name_or_path.as_deref(), &model_type);
+    m.id = id;
+    m.name = name;
+    m.hf_repo = hf_repo;
+    m.family = model_type.clone();
+    m.architecture = cfg
+        .architectures
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_else(|| model_type.clone());
+    m.license = LICENSE.into();
+    m.source = origin.source.clone();
+    if m.native_format.is_none() {
+        m.native_format = cfg
+            .quantization_config
+            .as_ref()
+            .and_then(|q| quant_format(q, &mut notes));
+    }
+    check_ranges(&m).map_err(|message| config_err(path, message))?;
+    let counts = m.param_counts();
+    m.params_published = counts.total;
+    if m.is_moe() {
+        m.active_params_published = Some(counts.active);
+    }
+    if cfg.vision_config.is_some() && m.vision_params.is_none() {
+        notes.push(
+            "the config has a vision encoder, which is not counted here (its weights are in the files)"
+                .into(),
+        );
+    }
+    Ok((m, notes))
 }
 
-impl Cfg<'_> {
-    fn err(&self, message: String) -> ImportError {
-        config_err(
-            self.path,
-            format!("model_type '{}': {message}", self.model_type),
-        )
-    }
+/// The storage format `quantization_config` describes, if llmrig has it.
+fn quant_format(q: &fields::QuantConfig, notes: &mut Vec<String>) -> Option<Precision> {
+    let method = q.quant_method.as_deref().unwrap_or("").to_ascii_lowercase();
+    let algo = q.quant_algo.as_deref().unwrap_or("").to_ascii_lowercase();
+    let format = q.format.as_deref().unwrap_or("").to_ascii_lowercase();
+    let found = match method.as_str() {
+        "mxfp4" => Some(Precision::Mxfp4),
+        "fp8" if q.weight_block_size.is_some() => Some(Precision::Fp8Block),
+        "fp8" | "fbgemm_fp8" => Some(Precision::Fp8),
+        "gptq" if q.bits.is_none_or(|b| b.0 == 4) => Some(Precision::Gptq),
+        "awq" if q.bits.is_none_or(|b| b.0 == 4) => Some(Precision::Awq),
+        "bitsandbytes" if q.load_in_8bit == Some(true) => Some(Precision::Int8),
+        "bitsandbytes" if q.load_in_4bit == Some(true) => Some(
+            match (
+                q.bnb_4bit_quant_type.as_deref(),
+                q.bnb_4bit_use_double_quant,
+            ) {
+                (Some("nf4"), Some(true)) => Precision::Nf4Dq,
+                (Some("nf4"), _) => Precision::Nf4,
+                _ => return unknown_quant(notes, &method),
+            },
+        ),
+        "modelopt" if algo == "nvfp4" => Some(Precision::Nvfp4),
+        "modelopt" if algo == "fp8" => Some(Precision::Fp8),
+        "compressed-tensors" if format.contains("nvfp4") => Some(Precision::Nvfp4),
+        "compressed-tensors" if format.contains("float-quantized") => Some(Precision::Fp8),
+        _ => None,
+    };
+    found.or_else(|| unknown_quant(notes, &method))
+}
 
-    /// The value of `name`; absent and `null` are both `None`.
-    fn uint(&self, name: &str) -> Result<Option<u64>, ImportError> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                self.err(format!(
-                    "field '{name}' must be a non-negative integer, found {v}"
-                ))
-            }),
-        }
-    }
-
-    /// The first of `names` that is set.
-    fn opt(&self, names: &[&str]) -> Result<Option<u64>, ImportError> {
-        for name in names {
-            if let Some(v) = self.uint(name)? {
-                return Ok(Some(v));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The first of `names` that is set, or an error naming the missing field.
-    fn req(&self, names: &[&str]) -> Result<u64, ImportError> {
-        self.opt(names)?.ok_or_else(|| {
-            let aliases: Vec<String> = names[1..].iter().map(|n| format!("'{n}'")).collect();
-            let or = if aliases.is_empty() {
-                String::new()
-            } else {
-                format!(" (or {})", aliases.join(", "))
-            };
-            self.err(format!("missing field '{}'{or}", names[0]))
-        })
-    }
-
-    /// `name`, or `default` when absent; `null` means explicitly unset (e.g. no sliding window).
-    fn or_default(&self, name: &str, default: Option<u64>) -> Result<Option<u64>, ImportError> {
-        if self.map.contains_key(name) {
-            self.uint(name)
-        } else {
-            Ok(default)
-        }
-    }
-
-    fn flag(&self, name: &str, default: bool) -> Result<bool, ImportError> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(self.err(format!("field '{name}' must be true or false, found {v}"))),
-        }
-    }
+fn unknown_quant(notes: &mut Vec<String>, method: &str) -> Option<Precision> {
+    let shown: String = method.chars().take(40).collect();
+    notes.push(format!(
+        "quantization_config '{shown}' is not a format llmrig maps: plans default to bf16 unless --precision says"
+    ));
+    None
 }
 
 /// A model with every architecture field unset, for the mappers to fill.
-fn skeleton() -> Model {
+pub(super) fn skeleton() -> Model {
     Model {
         id: String::new(),
         name: String::new(),
@@ -212,6 +268,7 @@ fn skeleton() -> Model {
         num_hidden_layers: 0,
         num_attention_heads: 0,
         num_key_value_heads: 0,
+        num_key_value_heads_per_layer: Vec::new(),
         head_dim: None,
         intermediate_size: 0,
         gated_mlp: false,
@@ -221,17 +278,23 @@ fn skeleton() -> Model {
         learned_position_embeddings: false,
         norm: Norm::Rmsnorm,
         norms_per_layer: 2,
+        qk_norm: false,
         qkv_bias: false,
         o_bias: false,
         mlp_bias: false,
         lm_head_bias: false,
+        attention_sinks: false,
+        attn_output_gate: false,
         moe_router_bias: false,
         params_published_includes_tied_head: false,
         num_local_experts: None,
         num_experts_per_tok: None,
         moe_intermediate_size: None,
         n_shared_experts: None,
+        shared_expert_intermediate_size: None,
+        shared_expert_gate: false,
         first_k_dense_replace: None,
+        moe_layer_step: None,
         q_lora_rank: None,
         kv_lora_rank: None,
         qk_rope_head_dim: None,
@@ -239,243 +302,23 @@ fn skeleton() -> Model {
         v_head_dim: None,
         sliding_window: None,
         sliding_window_layers: None,
+        sliding_window_pattern: None,
+        full_attention_interval: None,
+        linear_num_key_heads: None,
+        linear_num_value_heads: None,
+        linear_key_head_dim: None,
+        linear_value_head_dim: None,
+        linear_conv_kernel_dim: None,
+        vision_params: None,
+        native_format: None,
         params_published: 0,
         active_params_published: None,
+        active_params_published_excludes: Vec::new(),
         license: String::new(),
         source: String::new(),
         sources: BTreeMap::new(),
         notes: None,
     }
-}
-
-/// The GPT-2-style names (`n_embd`, `n_layer`, `n_head`, `n_inner`, `n_positions`) that GPT-2
-/// and GPT-J share: multi-head attention, LayerNorm, a 4 × hidden MLP when `n_inner` is null.
-fn gpt_like(c: &Cfg, max_pos_default: u64, tie_default: bool) -> Result<Model, ImportError> {
-    let mut m = skeleton();
-    m.hidden_size = c.req(&["n_embd", "hidden_size"])?;
-    m.num_hidden_layers = c.req(&["n_layer", "num_hidden_layers"])?;
-    m.num_attention_heads = c.req(&["n_head", "num_attention_heads"])?;
-    m.num_key_value_heads = m.num_attention_heads;
-    m.intermediate_size = c
-        .opt(&["n_inner"])?
-        .unwrap_or(m.hidden_size.saturating_mul(4));
-    m.vocab_size = c.req(&["vocab_size"])?;
-    m.max_position_embeddings = c
-        .opt(&["n_positions", "max_position_embeddings"])?
-        .unwrap_or(max_pos_default);
-    m.tie_word_embeddings = c.flag("tie_word_embeddings", tie_default)?;
-    m.norm = Norm::Layernorm;
-    Ok(m)
-}
-
-/// The Llama-style fields most decoder configs share: gated MLP, RMSNorm, no biases.
-fn llama_like(c: &Cfg, tie_default: bool, max_pos_default: u64) -> Result<Model, ImportError> {
-    let mut m = skeleton();
-    m.hidden_size = c.req(&["hidden_size"])?;
-    m.num_hidden_layers = c.req(&["num_hidden_layers"])?;
-    m.num_attention_heads = c.req(&["num_attention_heads"])?;
-    m.num_key_value_heads = c
-        .opt(&["num_key_value_heads"])?
-        .unwrap_or(m.num_attention_heads);
-    m.head_dim = c.opt(&["head_dim"])?;
-    m.intermediate_size = c.req(&["intermediate_size"])?;
-    m.vocab_size = c.req(&["vocab_size"])?;
-    m.max_position_embeddings = c
-        .opt(&["max_position_embeddings"])?
-        .unwrap_or(max_pos_default);
-    m.tie_word_embeddings = c.flag("tie_word_embeddings", tie_default)?;
-    m.gated_mlp = true;
-    m.norm = Norm::Rmsnorm;
-    Ok(m)
-}
-
-/// Per-`model_type` mapping. Defaults are those of the Transformers config classes.
-fn map_architecture(c: &Cfg, notes: &mut Vec<String>) -> Result<Model, ImportError> {
-    let mt = c.model_type;
-    let m = match mt {
-        "llama" => {
-            let mut m = llama_like(c, false, 2048)?;
-            let bias = c.flag("attention_bias", false)?;
-            (m.qkv_bias, m.o_bias) = (bias, bias);
-            m.mlp_bias = c.flag("mlp_bias", false)?;
-            m
-        }
-        "mistral" => {
-            let mut m = llama_like(c, false, 4096 * 32)?;
-            m.sliding_window = c.or_default("sliding_window", Some(4096))?;
-            m
-        }
-        "mixtral" => {
-            let mut m = llama_like(c, false, 4096 * 32)?;
-            m.num_local_experts = Some(c.opt(&["num_local_experts"])?.unwrap_or(8));
-            m.num_experts_per_tok = Some(c.opt(&["num_experts_per_tok"])?.unwrap_or(2));
-            m.sliding_window = c.uint("sliding_window")?;
-            m
-        }
-        "qwen2" => {
-            let mut m = llama_like(c, false, 32768)?;
-            // Qwen2 attention has biases on q, k and v only.
-            m.qkv_bias = true;
-            if c.flag("use_sliding_window", false)? {
-                m.sliding_window = Some(c.opt(&["sliding_window"])?.unwrap_or(4096));
-                // Layers from index max_window_layers on use the window.
-                let full = c.opt(&["max_window_layers"])?.unwrap_or(28);
-                m.sliding_window_layers = Some(m.num_hidden_layers.saturating_sub(full));
-            }
-            m
-        }
-        "gemma2" => {
-            let mut m = llama_like(c, true, 8192)?;
-            m.head_dim = Some(c.opt(&["head_dim"])?.unwrap_or(256));
-            // Pre- and post-norms around both attention and MLP.
-            m.norms_per_layer = 4;
-            let bias = c.flag("attention_bias", false)?;
-            (m.qkv_bias, m.o_bias) = (bias, bias);
-            // Every other layer (the even ones) uses the sliding window.
-            m.sliding_window = c.or_default("sliding_window", Some(4096))?;
-            if m.sliding_window.is_some() {
-                m.sliding_window_layers = Some(m.num_hidden_layers.div_ceil(2));
-            }
-            m
-        }
-        "phi3" => {
-            let mut m = llama_like(c, false, 4096)?;
-            m.sliding_window = c.uint("sliding_window")?;
-            m
-        }
-        "deepseek_v3" => deepseek(c, notes)?,
-        "falcon" | "RefinedWeb" | "RefinedWebModel" => falcon(c)?,
-        "gpt2" => {
-            let mut m = gpt_like(c, 1024, true)?;
-            m.learned_position_embeddings = true;
-            (m.qkv_bias, m.o_bias, m.mlp_bias) = (true, true, true);
-            m
-        }
-        "gptj" => {
-            let mut m = gpt_like(c, 2048, false)?;
-            // Attention and MLP run in parallel off one LayerNorm.
-            m.norms_per_layer = 1;
-            m.mlp_bias = true;
-            m.lm_head_bias = true;
-            m
-        }
-        "gpt_neo" => gpt_neo(c)?,
-        other => {
-            let m = llama_like(c, false, 2048).map_err(|e| match e {
-                ImportError::Config { message, .. } => config_err(
-                    c.path,
-                    format!(
-                        "{message}; '{other}' is not a model_type llmrig maps ({}), so it read Llama-style names",
-                        KNOWN_TYPES.join(", ")
-                    ),
-                ),
-                e => e,
-            })?;
-            notes.push(format!(
-                "model_type '{other}' is not one llmrig maps: read as Llama-style (gated MLP, RMSNorm, no biases); \
-                 check the parameter count"
-            ));
-            m
-        }
-    };
-    Ok(m)
-}
-
-fn falcon(c: &Cfg) -> Result<Model, ImportError> {
-    let mut m = skeleton();
-    m.hidden_size = c.req(&["hidden_size", "n_embd"])?;
-    m.num_hidden_layers = c.req(&["num_hidden_layers", "n_layer"])?;
-    m.num_attention_heads = c.req(&["num_attention_heads", "n_head"])?;
-    let new_arch = c.flag("new_decoder_architecture", false)?;
-    let parallel = c.flag("parallel_attn", true)?;
-    // Falcon's KV heads: a group count with the new decoder, else one (multi-query) or all.
-    m.num_key_value_heads = if new_arch {
-        c.opt(&["num_kv_heads", "n_head_kv"])?
-            .unwrap_or(m.num_attention_heads)
-    } else if c.flag("multi_query", true)? {
-        1
-    } else {
-        m.num_attention_heads
-    };
-    m.intermediate_size = c
-        .opt(&["ffn_hidden_size"])?
-        .unwrap_or(m.hidden_size.saturating_mul(4));
-    m.vocab_size = c.req(&["vocab_size"])?;
-    m.max_position_embeddings = c.opt(&["max_position_embeddings"])?.unwrap_or(2048);
-    m.tie_word_embeddings = c.flag("tie_word_embeddings", true)?;
-    m.norm = Norm::Layernorm;
-    m.norms_per_layer = if new_arch {
-        c.opt(&["num_ln_in_parallel_attn"])?.unwrap_or(2)
-    } else if parallel {
-        1
-    } else {
-        2
-    };
-    let bias = c.flag("bias", false)?;
-    (m.qkv_bias, m.o_bias, m.mlp_bias) = (bias, bias, bias);
-    Ok(m)
-}
-
-fn gpt_neo(c: &Cfg) -> Result<Model, ImportError> {
-    let mut m = skeleton();
-    m.hidden_size = c.req(&["hidden_size"])?;
-    m.num_hidden_layers = c.req(&["num_layers", "num_hidden_layers"])?;
-    m.num_attention_heads = c.req(&["num_heads", "num_attention_heads"])?;
-    m.num_key_value_heads = m.num_attention_heads;
-    m.intermediate_size = c
-        .opt(&["intermediate_size"])?
-        .unwrap_or(m.hidden_size.saturating_mul(4));
-    m.vocab_size = c.req(&["vocab_size"])?;
-    m.max_position_embeddings = c.opt(&["max_position_embeddings"])?.unwrap_or(2048);
-    m.tie_word_embeddings = c.flag("tie_word_embeddings", true)?;
-    m.learned_position_embeddings = true;
-    m.norm = Norm::Layernorm;
-    // q, k and v have no bias; the output projection and the MLP do.
-    (m.o_bias, m.mlp_bias) = (true, true);
-    // attention_types = [[["global", "local"], 16]]: "local" layers use a window.
-    if let Some(types) = c.map.get("attention_types").and_then(Value::as_array) {
-        let mut local = 0u64;
-        for group in types {
-            let (Some(kinds), Some(repeat)) = (
-                group.get(0).and_then(Value::as_array),
-                group.get(1).and_then(Value::as_u64),
-            ) else {
-                return Err(c.err(format!(
-                    "field 'attention_types' has an entry {group} that is not [[kinds…], count]"
-                )));
-            };
-            let locals = kinds.iter().filter(|k| k.as_str() == Some("local")).count() as u64;
-            local = locals
-                .checked_mul(repeat)
-                .and_then(|n| n.checked_add(local))
-                .ok_or_else(|| c.err("field 'attention_types' repeats too many layers".into()))?;
-        }
-        if local > 0 {
-            m.sliding_window = Some(c.opt(&["window_size"])?.unwrap_or(256));
-            m.sliding_window_layers = Some(local.min(m.num_hidden_layers));
-        }
-    }
-    Ok(m)
-}
-
-fn deepseek(c: &Cfg, notes: &mut Vec<String>) -> Result<Model, ImportError> {
-    let mut m = llama_like(c, false, 4096)?;
-    m.num_local_experts = Some(c.req(&["n_routed_experts"])?);
-    m.num_experts_per_tok = Some(c.req(&["num_experts_per_tok"])?);
-    m.moe_intermediate_size = Some(c.req(&["moe_intermediate_size"])?);
-    m.n_shared_experts = c.or_default("n_shared_experts", Some(1))?;
-    m.first_k_dense_replace = c.or_default("first_k_dense_replace", Some(3))?;
-    m.q_lora_rank = c.opt(&["q_lora_rank"])?;
-    m.kv_lora_rank = Some(c.req(&["kv_lora_rank"])?);
-    m.qk_rope_head_dim = Some(c.req(&["qk_rope_head_dim"])?);
-    m.qk_nope_head_dim = Some(c.req(&["qk_nope_head_dim"])?);
-    m.v_head_dim = Some(c.req(&["v_head_dim"])?);
-    // DeepSeek-V3 routes with a per-expert score-correction bias.
-    m.moe_router_bias = true;
-    if let Some(mtp) = c.opt(&["num_nextn_predict_layers"])?.filter(|&n| n > 0) {
-        notes.push(format!("{mtp} multi-token-prediction layer(s) are stored with the weights but not in the architecture count"));
-    }
-    Ok(m)
 }
 
 /// Checks every architecture field with the catalog's own rules
@@ -485,49 +328,25 @@ pub(super) fn check_ranges(m: &Model) -> Result<(), String> {
         .map_err(|(field, message)| format!("field '{field}' = {message}"))
 }
 
-/// Id, display name and Hugging Face repo for a config file: from the directory name (a
-/// Hugging Face cache snapshot resolves to its repo), else `_name_or_path`, else the model type.
+/// Id, display name and Hugging Face repo: the origin's repo, else its name hint (the model
+/// directory), else `_name_or_path`, else the model type.
 fn identity(
-    path: &Path,
-    json: &Map<String, Value>,
+    origin: &ConfigOrigin,
+    name_or_path: Option<&str>,
     model_type: &str,
 ) -> (String, String, Option<String>) {
-    let name_or_path = json
-        .get("_name_or_path")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let name_or_path = name_or_path.filter(|s| !s.is_empty());
     // `org/name` (not a local path) is a hub repo.
     let repo_from_json = name_or_path
         .filter(|s| !s.starts_with(['/', '.', '~']) && s.matches('/').count() == 1)
         .map(str::to_owned);
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let is_config = abs.file_name().is_some_and(|n| n == "config.json");
-    let dir: Option<PathBuf> = abs.parent().map(Path::to_path_buf);
-    // ~/.cache/huggingface/hub/models--org--name/snapshots/<hash>/config.json
-    if let Some(snap) = dir.as_deref().filter(|_| is_config) {
-        let cache = snap
-            .parent()
-            .filter(|p| p.file_name().is_some_and(|n| n == "snapshots"))
-            .and_then(Path::parent);
-        if let Some(repo) = cache
-            .and_then(|c| c.file_name())
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("models--"))
-        {
-            let repo = repo.replacen("--", "/", 1);
-            let name = repo.rsplit('/').next().unwrap_or(&repo).to_owned();
-            return (kebab(&name), name, Some(repo));
-        }
+    if let Some(repo) = &origin.hf_repo {
+        let name = repo.rsplit('/').next().unwrap_or(repo).to_owned();
+        return (kebab(&name), name, Some(repo.clone()));
     }
-    let from_path = if is_config {
-        dir.as_deref()
-            .and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().into_owned())
-    } else {
-        abs.file_stem().map(|n| n.to_string_lossy().into_owned())
-    };
-    let name = from_path
-        .filter(|n| !kebab(n).is_empty())
+    let name = origin
+        .name_hint
+        .clone()
         .or_else(|| {
             name_or_path
                 .and_then(|p| p.rsplit(['/', '\\']).next())
@@ -537,3 +356,6 @@ fn identity(
         .unwrap_or_else(|| model_type.to_owned());
     (kebab(&name), name, repo_from_json)
 }
+
+#[cfg(test)]
+mod tests;

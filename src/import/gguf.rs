@@ -6,13 +6,14 @@
 //! claimed length is checked before it is allocated or skipped. Array values (the tokenizer's
 //! vocabulary and merges) are skipped, not kept. Through a pipe, whose length is unknown, every
 //! length is still capped and the data section is counted by reading it to the end.
-use super::config::{check_ranges, differs, LICENSE};
+use super::config::{check_ranges, differs, skeleton, LICENSE};
 use super::{
     file_name, file_url, kebab, ImportError, ImportedModel, NameSet, WeightFormat, WeightSummary,
 };
 use crate::catalog::{Model, Norm};
 use crate::fsutil::Input;
 use crate::sanitize;
+use crate::plan::WeightFormat as Precision;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -717,9 +718,7 @@ fn model_from_meta(
     let mut model = Model {
         id: kebab(&stem),
         name,
-        aliases: Vec::new(),
         family: arch.to_owned(),
-        hf_repo: None,
         architecture: arch.to_owned(),
         hidden_size: hidden,
         num_hidden_layers: layers,
@@ -731,7 +730,6 @@ fn model_from_meta(
         vocab_size: vocab,
         tie_word_embeddings: !facts.has_output,
         max_position_embeddings: context,
-        learned_position_embeddings: false,
         norm: if layer0("attn_norm.bias") {
             Norm::Layernorm
         } else {
@@ -741,30 +739,21 @@ fn model_from_meta(
         qkv_bias: layer0("attn_q.bias") || layer0("attn_qkv.bias"),
         o_bias: layer0("attn_output.bias"),
         mlp_bias: layer0("ffn_up.bias"),
-        lm_head_bias: false,
-        moe_router_bias: false,
-        params_published_includes_tied_head: false,
         num_local_experts: experts,
         num_experts_per_tok: experts.and(opt("expert_used_count")),
-        moe_intermediate_size: None,
-        n_shared_experts: None,
-        first_k_dense_replace: None,
-        q_lora_rank: None,
-        kv_lora_rank: None,
-        qk_rope_head_dim: None,
-        qk_nope_head_dim: None,
-        v_head_dim: None,
         sliding_window,
         // Gemma 2 alternates sliding and global layers.
         sliding_window_layers: sliding_window
             .filter(|_| arch == "gemma2")
             .map(|_| layers.div_ceil(2)),
+        native_format: weights
+            .gguf_file_type
+            .as_deref()
+            .and_then(Precision::from_gguf_file_type),
         params_published: total,
-        active_params_published: None,
         license: LICENSE.into(),
         source: file_url(path),
-        sources: BTreeMap::new(),
-        notes: None,
+        ..skeleton()
     };
     if let Err(message) = check_ranges(&model) {
         return Err(ImportError::Gguf {

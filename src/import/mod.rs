@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 /// Largest `config.json` read. Real ones are a few kilobytes (a vision model's label table
 /// makes a few hundred); the cap keeps a padded file from costing gigabytes to parse.
-const MAX_CONFIG_BYTES: u64 = 4 << 20;
+use config::MAX_CONFIG_BYTES;
 
 /// What an import found: the architecture (when the files describe one llmrig can map) and the
 /// exact weight storage (when weight headers were read).
@@ -227,18 +227,6 @@ fn sniff(path: &Path, input: &mut Input) -> Result<Kind, ImportError> {
                 .into(),
         })
     }
-}
-
-/// Parses JSON already read (at most [`MAX_CONFIG_BYTES`]) into `T`; `path` names the file in
-/// errors.
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<T, ImportError> {
-    serde_json::from_slice(bytes).map_err(|cause| ImportError::Json {
-        path: path.to_path_buf(),
-        cause,
-    })
 }
 
 /// Entries of a directory, sorted.

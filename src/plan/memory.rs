@@ -56,25 +56,24 @@ pub struct ModelMemory {
     pub offload_host_bytes: f64,
 }
 
-/// Bytes of KV cache for one token through all layers, unsplit.
+/// Bytes of KV cache one more token adds through all attention layers, unsplit.
 fn kv_bytes_per_token(model: &Model, req: &PlanRequest) -> f64 {
-    model.kv_elements_per_token_per_layer() as f64 * model.num_hidden_layers as f64 * req.kv.bytes()
+    model.kv_elements_per_token(1) * req.kv.bytes()
 }
 
-/// Cached tokens, summed over layers, for one sequence (sliding-window layers cap at the window).
-fn cached_token_layers(model: &Model, context: u64) -> f64 {
-    let sliding = model.sliding_layers();
-    let window = model.sliding_window.unwrap_or(context).min(context);
-    (sliding * window + (model.num_hidden_layers - sliding) * context) as f64
+/// KV cache plus fixed recurrent state of one sequence on one of `tp` tensor-parallel ranks,
+/// bytes: sliding layers cap at the window, linear-attention layers keep a state whatever the
+/// context (stored in the KV-cache dtype).
+fn sequence_cache_bytes(model: &Model, req: &PlanRequest, tp: u64) -> f64 {
+    (model.kv_cache_elements(req.context_tokens, tp) + model.recurrent_state_elements(tp))
+        * req.kv.bytes()
 }
 
 /// Whole-model memory figures for a request.
 pub fn model_memory(model: &Model, req: &PlanRequest) -> ModelMemory {
-    let p = model.param_counts();
     let weights_bytes = req
         .exact_weight_bytes
-        .unwrap_or_else(|| req.weights.weight_bytes(&p));
-    let per_layer = model.kv_elements_per_token_per_layer() as f64 * req.kv.bytes();
+        .unwrap_or_else(|| req.weights.weight_bytes(model));
     let trainable_params = training::trainable_params(model, req);
     let state_per_param = c::TRAIN_WEIGHT_BYTES + req.grad_bytes + c::ADAM_STATE_BYTES;
     let frozen = if matches!(req.workload, Workload::Train | Workload::Infer) {
@@ -90,9 +89,7 @@ pub fn model_memory(model: &Model, req: &PlanRequest) -> ModelMemory {
     ModelMemory {
         weights_bytes,
         kv_bytes_per_token: kv_bytes_per_token(model, req),
-        kv_cache_bytes: per_layer
-            * cached_token_layers(model, req.context_tokens)
-            * req.batch as f64,
+        kv_cache_bytes: sequence_cache_bytes(model, req, 1) * req.batch as f64,
         trainable_params,
         training_state_bytes,
         offload_host_bytes: (training::offloaded_bytes(trainable_params, req, 1)
@@ -137,15 +134,7 @@ pub fn per_gpu(
     match req.workload {
         Workload::Infer => {
             m.weights_bytes = sharded_weights;
-            let kv_local = if model.is_mla() {
-                // MLA's latent is shared by all heads, so every TP rank keeps all of it.
-                model.kv_elements_per_token_per_layer() as f64
-            } else {
-                2.0 * kv_heads_per_gpu(model, layout.tp) as f64 * model.head_dim() as f64
-            };
-            m.kv_cache_bytes = kv_local
-                * req.kv.bytes()
-                * cached_token_layers(model, req.context_tokens)
+            m.kv_cache_bytes = sequence_cache_bytes(model, req, layout.tp as u64)
                 * stage_fraction
                 * req.batch as f64;
             let chunk = ((req.batch * req.context_tokens) as f64).min(c::PREFILL_CHUNK_TOKENS);

@@ -518,7 +518,7 @@ fn finish(
         tool_version: env!("CARGO_PKG_VERSION"),
         model: model_summary(model),
         request: req.clone(),
-        weight_format: req.weights.info(),
+        weight_format: FormatInfo::for_plan(model, req.weights, req.exact_weight_bytes),
         model_memory: memory::model_memory(model, req),
         options,
         recommended,

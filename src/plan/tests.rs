@@ -383,7 +383,7 @@ mod properties {
             let ids = model_ids();
             let m = model(&ids[idx % ids.len()]);
             let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1 };
-            let chain = [WeightFormat::Fp32, WeightFormat::Bf16, WeightFormat::Fp8, WeightFormat::Int8, WeightFormat::Nf4, WeightFormat::Gptq, WeightFormat::Nf4Dq];
+            let chain = [WeightFormat::Fp32, WeightFormat::Bf16, WeightFormat::Int8, WeightFormat::Fp8, WeightFormat::Nf4, WeightFormat::Gptq, WeightFormat::Nf4Dq];
             for pair in chain.windows(2) {
                 let wide = total(m, &req(Workload::Infer, pair[0], 512.min(m.max_position_embeddings)), &l);
                 let narrow = total(m, &req(Workload::Infer, pair[1], 512.min(m.max_position_embeddings)), &l);

@@ -139,3 +139,97 @@ fn plan_uses_exact_weight_bytes_from_the_files() {
     assert_eq!(v["model_memory"]["weights_bytes"], 2848.0);
     assert_eq!(v["options"][0]["fits"], true);
 }
+
+/// A one-layer Llama GGUF in Q4_K_M (file type 15) with the types llama.cpp gives each tensor
+/// (one layer: attn_v and ffn_down are "more bits" layers, at Q6_K), and its data bytes.
+fn tiny_q4_k_m_gguf(path: &Path) -> u64 {
+    let string = |buf: &mut Vec<u8>, s: &str| {
+        buf.extend((s.len() as u64).to_le_bytes());
+        buf.extend(s.as_bytes());
+    };
+    let (f32, q4k, q6k) = (0u32, 12u32, 14u32);
+    let row = |ty: u32, cols: u64| match ty {
+        0 => cols * 4,
+        12 => cols / 256 * 144,
+        _ => cols / 256 * 210,
+    };
+    let tensors: &[(&str, &[u64], u32)] = &[
+        ("token_embd.weight", &[256, 100], q4k),
+        ("output.weight", &[256, 100], q6k),
+        ("output_norm.weight", &[256], f32),
+        ("blk.0.attn_norm.weight", &[256], f32),
+        ("blk.0.attn_q.weight", &[256, 256], q4k),
+        ("blk.0.attn_k.weight", &[256, 256], q4k),
+        ("blk.0.attn_v.weight", &[256, 256], q6k),
+        ("blk.0.attn_output.weight", &[256, 256], q4k),
+        ("blk.0.ffn_norm.weight", &[256], f32),
+        ("blk.0.ffn_gate.weight", &[256, 512], q4k),
+        ("blk.0.ffn_up.weight", &[256, 512], q4k),
+        ("blk.0.ffn_down.weight", &[512, 256], q6k),
+    ];
+    let kv: &[(&str, u32)] = &[
+        ("general.file_type", 15),
+        ("llama.embedding_length", 256),
+        ("llama.block_count", 1),
+        ("llama.attention.head_count", 4),
+        ("llama.feed_forward_length", 512),
+        ("llama.context_length", 512),
+    ];
+    let mut out = b"GGUF".to_vec();
+    out.extend(3u32.to_le_bytes());
+    out.extend((tensors.len() as u64).to_le_bytes());
+    out.extend((kv.len() as u64 + 1).to_le_bytes());
+    string(&mut out, "general.architecture");
+    out.extend(8u32.to_le_bytes());
+    string(&mut out, "llama");
+    for (k, v) in kv {
+        string(&mut out, k);
+        out.extend(4u32.to_le_bytes());
+        out.extend(v.to_le_bytes());
+    }
+    let (mut offset, mut total) = (0u64, 0u64);
+    for (name, dims, ty) in tensors {
+        string(&mut out, name);
+        out.extend((dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            out.extend(d.to_le_bytes());
+        }
+        out.extend(ty.to_le_bytes());
+        out.extend(offset.to_le_bytes());
+        let bytes = row(*ty, dims[0]) * dims.get(1).copied().unwrap_or(1);
+        total += bytes;
+        offset += bytes.div_ceil(32) * 32;
+    }
+    out.resize(out.len().div_ceil(32) * 32 + offset as usize, 0);
+    std::fs::write(path, out).unwrap();
+    total
+}
+
+/// Issue 9.5: a GGUF's exact bytes win, the plan runs in the file's own type, and says so.
+#[test]
+fn plan_on_a_gguf_uses_its_type_and_exact_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny-q4_k_m.gguf");
+    let bytes = tiny_q4_k_m_gguf(&path);
+    let plan = |extra: &[&str]| {
+        stdout_json(
+            llmrig()
+                .args(["plan", "--gpu", "rtx-4090", "--json", "--model"])
+                .arg(&path)
+                .args(extra),
+        )
+    };
+    let v = plan(&[]);
+    assert_eq!(v["request"]["weights"], "q4_k_m");
+    assert_eq!(v["model_memory"]["weights_bytes"], bytes as f64);
+    assert_eq!(v["weight_format"]["exact"], true);
+    let why = v["weight_format"]["why"].as_str().unwrap();
+    assert!(why.starts_with("exact"), "{why}");
+    // Naming the file's own type keeps the exact bytes; another type is an estimate.
+    let v = plan(&["--precision", "q4_k_m"]);
+    assert_eq!(v["weight_format"]["exact"], true);
+    let v = plan(&["--precision", "q8_0"]);
+    assert_eq!(v["weight_format"]["exact"], false);
+    assert_eq!(v["request"]["weights"], "q8_0");
+    assert!(v["model_memory"]["weights_bytes"].as_f64().unwrap() > bytes as f64);
+}
