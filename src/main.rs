@@ -2,5 +2,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // First, so a Ctrl-C in the first milliseconds of a probe is handled, not fatal.
+    llmrig::app::install_interrupt_handler();
     llmrig::app::run(llmrig::cli::Cli::parse()).into()
 }

@@ -11,6 +11,8 @@ mod plan;
 mod probe;
 mod report;
 
+pub use probe::install_interrupt_handler;
+
 /// Process exit status: 0 success, 1 a valid run with a negative answer, 2 an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -47,6 +49,7 @@ impl Context {
 
 /// Runs the command; prints any error as one line and maps it to exit status 2.
 pub fn run(cli: Cli) -> ExitStatus {
+    probe::enter_command(matches!(cli.command, Command::Probe(_)));
     let ctx = Context {
         printer: Printer { quiet: cli.quiet },
         json: cli.json,

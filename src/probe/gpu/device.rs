@@ -14,6 +14,8 @@ pub struct Dev {
     pub libs: Libraries,
     pub timer: Timer,
     pub l2_bytes: usize,
+    /// The CUDA version the driver supports, e.g. `(13, 0)`.
+    pub driver_cuda: Option<(i32, i32)>,
 }
 
 /// Whether the driver exports `name` (cudarc panics when a symbol it calls is missing).
@@ -84,6 +86,11 @@ pub fn open(ordinal: usize, libs: Libraries, t0: Instant) -> Result<Dev, String>
         events: has_symbol(b"cuEventElapsedTime_v2\0"),
         t0,
     };
+    let mut version = 0;
+    // SAFETY: libcuda is loaded (checked before any device is opened); writes one int.
+    let driver_cuda = (unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) }
+        == cudarc::driver::sys::CUresult::CUDA_SUCCESS)
+        .then_some((version / 1000, version % 1000 / 10));
     Ok(Dev {
         ctx,
         stream,
@@ -91,6 +98,7 @@ pub fn open(ordinal: usize, libs: Libraries, t0: Instant) -> Result<Dev, String>
         libs,
         timer,
         l2_bytes,
+        driver_cuda,
     })
 }
 
