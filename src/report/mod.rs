@@ -5,6 +5,7 @@
 //! Each chart carries its numbers once ([`chart::Chart`]); its tables are made from the same
 //! values, so the terminal, Markdown, HTML and the pictures always agree.
 pub mod chart;
+pub mod cluster;
 mod draw;
 pub mod html;
 pub mod input;
@@ -192,6 +193,7 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
         );
         b.push(Block::Table(run_charts::phases_section(&runs)));
         b.extend(run_charts::findings_section(&runs).map(Block::Table));
+        b.extend(cluster::section(&runs));
     }
     if !runs.is_empty() {
         for (name, p) in &plans {
