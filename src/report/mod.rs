@@ -9,6 +9,7 @@ pub mod cluster;
 mod draw;
 pub mod html;
 pub mod input;
+pub mod links;
 pub mod markdown;
 pub mod plan;
 pub mod plan_charts;
@@ -256,6 +257,7 @@ fn plan_vs_probe(
         sections: vec![verdict::verdict_section(p, &checks)],
         chart,
     })];
+    out.extend(links::tp_without_p2p(p, runs));
     out.push(if p.is_training() {
         Block::Text("Training estimates are not recomputed: they rest on the FLOPs utilisation of whole training steps, which the probe does not measure.".into())
     } else {

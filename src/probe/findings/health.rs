@@ -141,6 +141,21 @@ pub fn derive(run: &ProbeRun) -> Vec<Finding> {
             ),
         ));
     }
+    for pair in run
+        .topology
+        .iter()
+        .filter(|p| p.pcie_path.as_deref() == Some("SYS") && p.p2p_access != Some(false))
+    {
+        out.push(finding(
+            Severity::Info,
+            "cross-socket",
+            None,
+            format!(
+                "gpu{} and gpu{} hang off different CPU sockets (PCIe path SYS): traffic between them crosses the socket interconnect",
+                pair.a, pair.b
+            ),
+        ));
+    }
     out.extend(slow_pairs(run));
     out
 }
@@ -257,6 +272,10 @@ mod tests {
         });
         let f = derive(&run);
         assert_eq!(f.len(), 2, "{f:?}");
+        // With peer access, a path across sockets is only noted.
+        let mut allowed = run.clone();
+        allowed.topology[0].p2p_access = Some(true);
+        assert_eq!(codes(&allowed)[1], (Severity::Info, "cross-socket".into()));
         assert_eq!(f[0].code, "nvlink-down");
         assert!(f[0].message.contains("links 1 inactive"));
         assert_eq!(f[1].code, "p2p-unavailable");
