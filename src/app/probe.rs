@@ -190,6 +190,9 @@ pub fn run(ctx: &Context, args: ProbeArgs) -> anyhow::Result<ExitStatus> {
         ctx.printer.json(run)?;
     } else {
         ctx.printer.out(&summary(run));
+        for line in skip_notes(run) {
+            ctx.printer.note(&line);
+        }
         if run.gpu_unavailable_reason.is_none() {
             for lib in run.libraries.iter().filter(|l| !l.found) {
                 ctx.printer.note(&format!(
@@ -235,50 +238,37 @@ pub fn run(ctx: &Context, args: ProbeArgs) -> anyhow::Result<ExitStatus> {
     Ok(exit_status(run, args.check))
 }
 
-/// One row per measurement: the median time, the rate and its share of the catalog peak.
+/// One row per measurement: the median time, the rate and its share of the catalog peak. A
+/// phase that did not run is one row saying so; its reason follows the table ([`skip_notes`]).
 fn summary(run: &ProbeRun) -> String {
     let mut t = new_table(&[
-        "device",
         "phase",
         "measurement",
         "dtype",
         "median",
         "rate",
-        "% peak",
+        "%peak",
         "check",
     ]);
+    let name = |p: &Phase| {
+        if p.device == "cpu" {
+            p.kind.name().to_owned()
+        } else {
+            format!("{} {}", p.kind.name(), p.device)
+        }
+    };
+    let row = |phase: String, what: String| {
+        let mut r = vec![phase, what];
+        r.resize(7, String::new());
+        r
+    };
     // A run without a GPU gets one row for all GPU phases; the reason was printed once.
-    let no_gpu: Vec<&str> = run
-        .phases
-        .iter()
-        .filter(|p| p.device == "gpu" && p.status == PhaseStatus::Skipped)
-        .map(|p| p.kind.name())
-        .collect();
-    if !no_gpu.is_empty() {
-        t.add_row(vec![
-            "gpu".to_owned(),
-            no_gpu.join(", "),
-            "skipped: no GPU".to_owned(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ]);
+    if run.phases.iter().any(|p| p.device == "gpu") {
+        t.add_row(row("GPU phases".into(), "none: no GPU".into()));
     }
     for p in run.phases.iter().filter(|p| p.device != "gpu") {
         if p.status == PhaseStatus::Skipped || p.results.is_empty() {
-            let why = p.note.as_deref().unwrap_or("");
-            t.add_row(vec![
-                p.device.clone(),
-                p.kind.name().to_owned(),
-                format!("{:?}: {why}", p.status).to_lowercase(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]);
+            t.add_row(row(name(p), format!("{:?}", p.status).to_lowercase()));
             continue;
         }
         for m in &p.results {
@@ -306,8 +296,7 @@ fn summary(run: &ProbeRun) -> String {
                 None => String::new(),
             };
             t.add_row(vec![
-                p.device.clone(),
-                p.kind.name().to_owned(),
+                name(p),
                 m.label.clone(),
                 m.dtype.clone().unwrap_or_default(),
                 median,
@@ -318,6 +307,21 @@ fn summary(run: &ProbeRun) -> String {
         }
     }
     t.to_string()
+}
+
+/// Why each skipped phase did not run, one line each (failed phases are findings already).
+fn skip_notes(run: &ProbeRun) -> Vec<String> {
+    run.phases
+        .iter()
+        .filter(|p| p.device != "gpu" && p.status == PhaseStatus::Skipped)
+        .map(|p| {
+            format!(
+                "skipped {}: {}",
+                p.name,
+                p.note.as_deref().unwrap_or("no reason recorded")
+            )
+        })
+        .collect()
 }
 
 fn fmt_seconds(s: f64) -> String {
@@ -390,7 +394,7 @@ mod tests {
         let text = summary(&run);
         let gpu_rows: Vec<&str> = text
             .lines()
-            .filter(|l| l.contains("skipped: no GPU"))
+            .filter(|l| l.contains("none: no GPU"))
             .collect();
         assert_eq!(gpu_rows.len(), 1, "{text}");
         assert!(!text.contains("gpu_unavailable_reason"), "{text}");

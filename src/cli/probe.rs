@@ -38,24 +38,26 @@ pub struct ProbeArgs {
     /// The whole sweep: square and LLM-shaped GEMMs, every attention shape, more repetitions.
     #[arg(long)]
     pub full: bool,
-    /// Write the result JSON to this file, or into this directory as <time>-<host>.json
+    /// Write the result JSON to this file, or into this directory as TIME-HOST.json
     /// (default: the per-user data directory, e.g. ~/.local/share/llmrig/runs/).
     #[arg(long, value_name = "PATH", conflicts_with = "out_dir")]
     pub out: Option<PathBuf>,
     /// Cluster mode: one probe per node under srun, mpirun or torchrun; local rank 0 writes
-    /// DIR/<node>.json, and global rank 0 then runs nccl-tests across the nodes if installed.
+    /// DIR/NODE.json, and global rank 0 then runs nccl-tests across the nodes if installed.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
     /// How long global rank 0 waits for every node's file before nccl-tests (e.g. 10m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
     pub cluster_wait: std::time::Duration,
-    /// Burn-in: sustain GEMM this long after the other phases (e.g. 90s, 10m, 1h; at most 7 days).
+    /// Burn-in: sustain GEMM this long on each GPU (e.g. 90s, 10m, 1h; at most 7 days); without a
+    /// GPU to run on, the probe exits 1.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
     /// Stop the burn-in when a GPU reaches this temperature (1 to 150 °C).
     #[arg(long, value_name = "CELSIUS", default_value_t = 90.0, value_parser = parse_temp_limit)]
     pub temp_limit_c: f64,
-    /// Exit 1 when a finding is a warning or an error (throttling, degraded PCIe, low results).
+    /// Exit 1 when a finding is a warning or an error (throttling, degraded PCIe, missing P2P,
+    /// low results, no GPU to check).
     #[arg(long)]
     pub check: bool,
     /// A GEMM or memory-bandwidth result under this share of the catalog peak is a finding (0 to 100).

@@ -307,7 +307,7 @@ pub fn cross_node(
     if line.is_none() && binary.is_none() {
         return failed(
             vec![],
-            format!("nccl-tests not found (all_reduce_perf on PATH or {NCCL_TESTS_ENV}): cross-node bandwidth not measured"),
+            format!("nccl-tests not found (all_reduce_perf on PATH or {NCCL_TESTS_ENV})"),
         );
     }
     let expected = info.nodes_count.unwrap_or(1);
@@ -340,15 +340,7 @@ pub fn cross_node(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::probe::sim::env_of;
 
     #[test]
     fn slurm_ranks_and_the_node_name_come_from_the_environment() {

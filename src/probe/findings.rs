@@ -1,5 +1,5 @@
 //! Findings drawn from a run document (pure): throttling, degraded PCIe links, results under a
-//! share of the catalog peak, failed correctness checks and ECC errors; [`health`] adds the
+//! share of the catalog peak, failed correctness checks and ECC errors; `health` adds the
 //! error counters, XID events and links between GPUs.
 //!
 //! `--check` turns any `warning` or `error` into exit status 1. Datasheet peaks are not reachable

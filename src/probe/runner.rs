@@ -25,18 +25,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// every 100 ms, so shorter windows would be mostly quantization.
 const MIN_ENERGY_WINDOW_S: f64 = 1.0;
 
-/// The GPU phases, for `--skip` and for the rows of a run without a GPU.
-const GPU_PHASES: [PhaseKind; 8] = [
-    PhaseKind::Gemm,
-    PhaseKind::Memory,
-    PhaseKind::Pcie,
-    PhaseKind::Decode,
-    PhaseKind::P2p,
-    PhaseKind::Nccl,
-    PhaseKind::BurnIn,
-    PhaseKind::Attention,
-];
-
 /// What the user asked for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -289,7 +277,10 @@ pub fn run_with(
     }
 
     if let Some(why) = &no_gpu_reason {
-        for kind in GPU_PHASES {
+        let gpu_kinds = PhaseKind::ALL
+            .into_iter()
+            .filter(|k| !matches!(k, PhaseKind::CpuGemm | PhaseKind::CpuStream));
+        for kind in gpu_kinds {
             let requested = kind != PhaseKind::BurnIn || opts.burn_in.is_some();
             if requested && !skip(kind) && !cancel.is_cancelled() {
                 rec.skipped(kind, "gpu", &format!("no GPU: {why}"))?;

@@ -53,6 +53,15 @@ pub fn probe(sim: &Sim, opts: &super::runner::Options) -> super::runner::RunResu
     super::runner::run_with(sim, opts, &catalog, &cancel, &super::control::Silent).unwrap()
 }
 
+/// An environment lookup over fixed pairs, for launcher and data-directory tests.
+pub fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
 /// One simulated GPU and what its phases do.
 #[derive(Debug, Clone)]
 pub struct SimGpu {

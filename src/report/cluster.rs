@@ -14,9 +14,12 @@ use crate::probe::schema::{PhaseKind, ProbeRun, Severity};
 /// `CheckAveragesForExcessiveVariation`), applied here between nodes.
 pub const NODE_TOLERANCE_PCT: f64 = 10.0;
 
-/// The figures compared across nodes: name, unit, and how to read one GPU's best value.
+/// The figures compared across nodes: name with unit, and how to read one GPU's best value
+/// (memory is the device copy or triad, h2d the pinned host-to-device copy).
 struct Metric {
     name: &'static str,
+    /// How a flag names it.
+    short: &'static str,
     read: fn(&ProbeRun, &str) -> Option<f64>,
 }
 
@@ -31,7 +34,8 @@ fn best(
 
 const METRICS: [Metric; 4] = [
     Metric {
-        name: "bf16 GEMM (TFLOP/s)",
+        name: "bf16 TFLOP/s",
+        short: "bf16",
         read: |r, d| {
             best(r, PhaseKind::Gemm, d, |m| {
                 (m.dtype.as_deref() == Some("bf16"))
@@ -41,11 +45,13 @@ const METRICS: [Metric; 4] = [
         },
     },
     Metric {
-        name: "memory (GB/s)",
+        name: "memory GB/s",
+        short: "memory",
         read: |r, d| best(r, PhaseKind::Memory, d, |m| m.gb_per_s),
     },
     Metric {
-        name: "PCIe h2d (GB/s)",
+        name: "h2d GB/s",
+        short: "h2d",
         read: |r, d| {
             best(r, PhaseKind::Pcie, d, |m| {
                 m.label
@@ -56,7 +62,8 @@ const METRICS: [Metric; 4] = [
         },
     },
     Metric {
-        name: "CPU GEMM (GFLOP/s)",
+        name: "CPU GFLOP/s",
+        short: "CPU",
         read: |r, d| best(r, PhaseKind::CpuGemm, d, |m| m.tflops.map(|t| t * 1e3)),
     },
 ];
@@ -94,7 +101,7 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// `(node, figure, % below the median)` for every node figure beyond the tolerance.
+/// `(node, figure's short name, % below the median)` for every node figure beyond the tolerance.
 pub fn outliers(runs: &[NamedRun]) -> Vec<(String, &'static str, f64)> {
     let mut out = Vec::new();
     for metric in &METRICS {
@@ -108,7 +115,7 @@ pub fn outliers(runs: &[NamedRun]) -> Vec<(String, &'static str, f64)> {
         for (node, v) in values {
             let below = (1.0 - v / mid) * 100.0;
             if below > NODE_TOLERANCE_PCT {
-                out.push((node, metric.name, below));
+                out.push((node, metric.short, below));
             }
         }
     }
@@ -127,7 +134,7 @@ fn nodes_section(runs: &[NamedRun]) -> Section {
     let cell = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".into());
     let mut header = vec!["node", "rank", "GPUs"];
     header.extend(METRICS.iter().map(|m| m.name));
-    header.extend(["warnings / errors", "flags"]);
+    header.extend(["warn/err", "below median"]);
     let mut rows: Vec<Vec<String>> = runs
         .iter()
         .map(|(name, r)| {
@@ -158,12 +165,12 @@ fn nodes_section(runs: &[NamedRun]) -> Section {
             let flags: Vec<String> = flagged
                 .iter()
                 .filter(|(n, _, _)| *n == node)
-                .map(|(_, what, pct)| format!("{what} {} % below median", fmt_num(*pct)))
+                .map(|(_, what, pct)| format!("{what} −{} %", fmt_num(*pct)))
                 .collect();
             row.push(if flags.is_empty() {
                 "ok".into()
             } else {
-                flags.join("; ")
+                flags.join(", ")
             });
             row
         })
@@ -327,7 +334,7 @@ mod tests {
         let flagged = outliers(&named);
         assert_eq!(flagged.len(), 1, "{flagged:?}");
         let (who, what, pct) = &flagged[0];
-        assert_eq!((who.as_str(), *what), ("node2", "bf16 GEMM (TFLOP/s)"));
+        assert_eq!((who.as_str(), *what), ("node2", "bf16"));
         // The median node is node1, whose slowest GPU makes 772.2; node2's makes 594.
         assert!((pct - (1.0 - 594.0 / 772.2) * 100.0).abs() < 1e-9, "{pct}");
         let blocks = section(&named);
@@ -338,7 +345,7 @@ mod tests {
         assert_eq!(t.rows[0][0], "node0");
         assert_eq!(
             t.rows[2].last().unwrap(),
-            &format!("bf16 GEMM (TFLOP/s) {} % below median", fmt_num(*pct))
+            &format!("bf16 −{} %", fmt_num(*pct))
         );
         assert_eq!(t.rows[0].last().unwrap(), "ok");
         assert_eq!(t.rows[3][0], "median");

@@ -184,6 +184,8 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
                 .map(|c| Block::Figure(c.into())),
         );
     }
+    // A cluster's node table answers "which node is slow", so it comes before the details.
+    b.extend(cluster::section(&runs));
     if !runs.is_empty() {
         b.push(Block::Heading(2, "Probe runs".into()));
         b.push(Block::Table(run_charts::runs_section(&runs)));
@@ -194,7 +196,6 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
         );
         b.push(Block::Table(run_charts::phases_section(&runs)));
         b.extend(run_charts::findings_section(&runs).map(Block::Table));
-        b.extend(cluster::section(&runs));
     }
     if !runs.is_empty() {
         for (name, p) in &plans {

@@ -86,7 +86,7 @@ fn without_a_gpu_the_gpu_phases_are_one_row_with_the_reason_said_once() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let rows: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains("skipped: no GPU"))
+        .filter(|l| l.contains("none: no GPU"))
         .collect();
     assert_eq!(rows.len(), 1, "{stdout}");
     assert!(!stdout.contains("gpu_unavailable_reason"), "{stdout}");

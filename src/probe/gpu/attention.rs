@@ -368,14 +368,8 @@ fn read_back(
     offset: usize,
     len: usize,
 ) -> Result<Vec<f32>, String> {
-    let mut out = vec![0u16; len];
-    dev.stream
-        .memcpy_dtoh(&buf.slice(offset..offset + len), &mut out[..])
-        .map_err(|e| format!("copy from device: {e}"))?;
-    dev.stream
-        .synchronize()
-        .map_err(|e| format!("stream synchronize: {e}"))?;
-    Ok(out.into_iter().map(|b| dtype.decode(b)).collect())
+    let bits = dev.read_back(buf, offset, len)?;
+    Ok(bits.into_iter().map(|b| dtype.decode(b)).collect())
 }
 
 /// The error of sampled output rows of the last timed launch against the reference, computed

@@ -2,7 +2,7 @@
 use super::timing::Timer;
 use super::{DeviceInfo, Libraries};
 use cudarc::driver::sys::CUdevice_attribute;
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream};
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DeviceRepr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -120,6 +120,23 @@ impl Dev {
         self.stream
             .clone_dtoh(buf)
             .map_err(|e| format!("copy from device: {e}"))
+    }
+
+    /// `len` elements at element `offset` of a device buffer, read back (synchronizes).
+    pub fn read_back<T: DeviceRepr + Default + Clone>(
+        &self,
+        buf: &CudaSlice<T>,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<T>, String> {
+        let mut out = vec![T::default(); len];
+        self.stream
+            .memcpy_dtoh(&buf.slice(offset..offset + len), &mut out[..])
+            .map_err(|e| format!("copy from device: {e}"))?;
+        self.stream
+            .synchronize()
+            .map_err(|e| format!("stream synchronize: {e}"))?;
+        Ok(out)
     }
 
     /// An uninitialized device buffer of `len` bytes, written before it is read.

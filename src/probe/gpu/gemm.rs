@@ -334,18 +334,6 @@ fn measure_shape(
     Ok(Some(out))
 }
 
-/// Reads `len` bytes at `offset` of a device buffer back.
-fn read_back(dev: &Dev, buf: &CudaSlice<u8>, offset: usize, len: usize) -> Result<Vec<u8>, String> {
-    let mut out = vec![0u8; len];
-    dev.stream
-        .memcpy_dtoh(&buf.slice(offset..offset + len), &mut out[..])
-        .map_err(|e| format!("copy from device: {e}"))?;
-    dev.stream
-        .synchronize()
-        .map_err(|e| format!("stream synchronize: {e}"))?;
-    Ok(out)
-}
-
 /// The scaled error of sampled elements of `c = op(a)·b`, from the device's own operands.
 fn sampled_check(
     dev: &Dev,
@@ -359,10 +347,16 @@ fn sampled_check(
     let picks = matcheck::sampled(m, n, SAMPLED_ELEMENTS, (m * 31 + n * 7 + k) as u64);
     // op(A) row i is stored column i of the k×m A (contiguous); B column j likewise; C is m×n
     // column-major.
-    let row = |i: usize| read_back(dev, a, i * k * ib, k * ib).map(|v| dtype.decode_inputs(&v));
-    let col = |j: usize| read_back(dev, b, j * k * ib, k * ib).map(|v| dtype.decode_inputs(&v));
+    let row = |i: usize| {
+        dev.read_back(a, i * k * ib, k * ib)
+            .map(|v| dtype.decode_inputs(&v))
+    };
+    let col = |j: usize| {
+        dev.read_back(b, j * k * ib, k * ib)
+            .map(|v| dtype.decode_inputs(&v))
+    };
     let got = |i: usize, j: usize| {
-        let bytes = read_back(dev, c, (i + j * m) * ob, ob)?;
+        let bytes = dev.read_back(c, (i + j * m) * ob, ob)?;
         Ok(dtype.decode_outputs(&bytes)[0])
     };
     matcheck::sampled_error(&picks, row, col, got)

@@ -5,7 +5,7 @@ use crate::catalog::Catalog;
 use crate::probe::control::{Cancel, Silent};
 use crate::probe::runner::{self, run_with, RunResult};
 use crate::probe::schema::{
-    GpuHealth, NvLinkState, PcieLink, PhaseKind, PhaseStatus, ProbeRun, Severity, XidEvent,
+    GpuHealth, NvLinkState, PcieLink, Phase, PhaseKind, PhaseStatus, ProbeRun, Severity, XidEvent,
 };
 use crate::probe::ProbeError;
 use std::time::Duration;
@@ -19,6 +19,14 @@ fn phases(run: &ProbeRun) -> Vec<(String, &'static str, PhaseStatus)> {
         .iter()
         .map(|p| (p.device.clone(), p.kind.name(), p.status))
         .collect()
+}
+
+/// The first phase of `kind` (on `device`, when given).
+fn phase_of<'a>(run: &'a ProbeRun, kind: PhaseKind, device: Option<&str>) -> &'a Phase {
+    run.phases
+        .iter()
+        .find(|p| p.kind == kind && device.is_none_or(|d| p.device == d))
+        .unwrap_or_else(|| panic!("no {kind:?} phase on {device:?}"))
 }
 
 fn codes(run: &ProbeRun) -> Vec<&str> {
@@ -87,12 +95,7 @@ fn one_gpu_skips_the_multi_gpu_phases_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let sim = Sim::with(vec![SimGpu::h100()]);
     let r = probe(&sim, &options(dir.path()));
-    let p2p = r
-        .run
-        .phases
-        .iter()
-        .find(|p| p.kind == PhaseKind::P2p)
-        .unwrap();
+    let p2p = phase_of(&r.run, PhaseKind::P2p, None);
     assert_eq!(p2p.status, PhaseStatus::Skipped);
     assert!(p2p.note.as_deref().unwrap().contains("two or more GPUs"));
     assert!(!sim.calls().contains(&"nccl".to_owned()));
@@ -105,14 +108,7 @@ fn a_failing_phase_does_not_take_the_others_down() {
     bad.fails = vec![PhaseKind::Memory];
     let sim = Sim::with(vec![bad, SimGpu::h100()]);
     let r = probe(&sim, &options(dir.path()));
-    let status = |kind: PhaseKind, dev: &str| {
-        r.run
-            .phases
-            .iter()
-            .find(|p| p.kind == kind && p.device == dev)
-            .unwrap()
-            .status
-    };
+    let status = |kind: PhaseKind, dev: &str| phase_of(&r.run, kind, Some(dev)).status;
     assert_eq!(status(PhaseKind::Memory, "gpu0"), PhaseStatus::Failed);
     for kind in [
         PhaseKind::Gemm,
@@ -154,12 +150,7 @@ fn a_sticky_error_stops_only_that_gpu() {
     for p in &gpu0[1..] {
         assert_eq!(p.2, PhaseStatus::Skipped, "{p:?}");
     }
-    let note = r
-        .run
-        .phases
-        .iter()
-        .find(|p| p.device == "gpu0" && p.kind == PhaseKind::Attention)
-        .unwrap();
+    let note = phase_of(&r.run, PhaseKind::Attention, Some("gpu0"));
     assert!(
         note.note
             .as_deref()
@@ -168,12 +159,7 @@ fn a_sticky_error_stops_only_that_gpu() {
         "{:?}",
         note.note
     );
-    let p2p = r
-        .run
-        .phases
-        .iter()
-        .find(|p| p.kind == PhaseKind::P2p)
-        .unwrap();
+    let p2p = phase_of(&r.run, PhaseKind::P2p, None);
     assert_eq!(
         (p2p.device.as_str(), p2p.status),
         ("gpu1", PhaseStatus::Skipped)
@@ -398,12 +384,7 @@ fn a_burn_in_stops_at_the_temperature_limit() {
     opts.burn_in = Some(Duration::from_secs(60));
     opts.temp_limit_c = 90.0;
     let r = probe(&sim, &opts);
-    let burn = r
-        .run
-        .phases
-        .iter()
-        .find(|p| p.kind == PhaseKind::BurnIn)
-        .unwrap();
+    let burn = phase_of(&r.run, PhaseKind::BurnIn, None);
     assert_eq!(burn.status, PhaseStatus::Partial);
     assert!(codes(&r.run).contains(&"temp-limit"));
     // The burn-in ran before the attention kernel.
