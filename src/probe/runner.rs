@@ -7,23 +7,23 @@
 //! so it runs where it can hide nothing. After every GPU phase the runner asks whether the
 //! device is still usable; when it is not (a sticky error), its remaining phases are recorded as
 //! not run, with the reason, and the other GPUs carry on.
-use super::backend::{Backend, DecodeTarget, Monitor, PhaseCtx, Rig};
-use super::catalog_match::{self, decode_weight_bytes};
+use super::backend::{Backend, PhaseCtx, Rig};
+use super::catalog_match;
 use super::control::{Cancel, Observer};
 use super::cpu::{self, CpuSize};
 use super::runfile::{self, RunFile};
 use super::schema::{
-    ClusterInfo, Finding, GpuInfo, Phase, PhaseKind, PhaseStatus, ProbeRun, Sample, Settings,
-    Severity, TelemetrySeries,
+    ClusterInfo, Finding, GpuInfo, PhaseKind, PhaseStatus, ProbeRun, Settings, Severity,
 };
-use super::{count, findings, host, telemetry, timestamp, topology, Mode, Outcome, ProbeError};
-use crate::catalog::{Catalog, Gpu, Model};
+use super::{findings, host, timestamp, topology, Mode, ProbeError};
+use crate::catalog::{Catalog, Model};
+use gpu::{GpuPhases, Target};
+use recorder::Recorder;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Shortest measurement window whose energy is reported: NVML's energy counter updates about
-/// every 100 ms, so shorter windows would be mostly quantization.
-const MIN_ENERGY_WINDOW_S: f64 = 1.0;
+mod gpu;
+mod recorder;
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -58,114 +58,6 @@ pub struct RunResult {
     /// False when nothing was written because the run recorded no phase and an earlier run at
     /// `path` was kept.
     pub saved: bool,
-}
-
-/// The run document plus what is needed to keep saving it.
-struct Recorder<'a> {
-    run: ProbeRun,
-    file: RunFile,
-    t0: Instant,
-    /// Findings the runner makes itself (temperature stops, missing GPUs, lost contexts).
-    extra: Vec<Finding>,
-    obs: &'a dyn Observer,
-}
-
-impl Recorder<'_> {
-    fn save(&mut self, telemetry: Option<Vec<TelemetrySeries>>) -> Result<(), ProbeError> {
-        if let Some(t) = telemetry {
-            self.run.telemetry = t;
-        }
-        let mut all = self.extra.clone();
-        all.extend(findings::derive(&self.run));
-        self.run.findings = all;
-        self.file.write(&self.run)
-    }
-
-    fn now_s(&self) -> f64 {
-        self.t0.elapsed().as_secs_f64()
-    }
-
-    /// Runs one phase and records it; `monitor` gives its telemetry when it is a GPU phase.
-    fn phase(
-        &mut self,
-        kind: PhaseKind,
-        device: &str,
-        steps: u64,
-        monitor: Option<(&dyn Monitor, usize)>,
-        body: impl FnOnce() -> Outcome,
-    ) -> Result<(), ProbeError> {
-        let name = format!("{} {device}", kind.name());
-        self.obs.phase_started(&name, steps);
-        let start = self.now_s();
-        let outcome = body();
-        let end = self.now_s();
-        let mut phase = Phase {
-            name,
-            kind,
-            device: device.to_owned(),
-            status: outcome.status,
-            note: outcome.note,
-            started_at_s: start,
-            duration_s: end - start,
-            results: outcome.results,
-            telemetry: None,
-        };
-        let snapshot = monitor.map(|(m, slot)| (m.snapshot(), slot));
-        if let Some((series, slot)) = &snapshot {
-            if let Some(samples) = series.get(*slot).map(|s| s.samples.as_slice()) {
-                phase.telemetry = telemetry::summarize(telemetry::window(samples, start, end));
-                attach_energy(&mut phase, samples);
-            }
-        }
-        self.obs.phase_finished(&phase);
-        self.run.phases.push(phase);
-        self.save(snapshot.map(|(s, _)| s))
-    }
-
-    /// Records a phase that did not run.
-    fn skipped(&mut self, kind: PhaseKind, device: &str, reason: &str) -> Result<(), ProbeError> {
-        self.phase(kind, device, 0, None, || Outcome::skipped(reason))
-    }
-}
-
-/// Energy per measurement over its timed window, divided by the work of every repetition in it.
-fn attach_energy(phase: &mut Phase, samples: &[Sample]) {
-    for m in &mut phase.results {
-        let (Some(a), Some(b)) = (m.window_start_s, m.window_end_s) else {
-            continue;
-        };
-        if b - a < MIN_ENERGY_WINDOW_S {
-            continue;
-        }
-        let Some((joules, _)) = telemetry::energy_between(samples, a, b) else {
-            continue;
-        };
-        let reps = m.times_s.len() as f64;
-        m.energy_j = Some(joules);
-        m.joules_per_tflop = m
-            .flop
-            .filter(|f| *f > 0.0)
-            .map(|f| joules / (f * reps / 1e12));
-        m.joules_per_gb = m
-            .bytes
-            .filter(|b| *b > 0.0)
-            .map(|b| joules / (b * reps / 1e9));
-    }
-}
-
-/// One GPU being measured.
-struct Target {
-    /// Position in `run.gpus`.
-    slot: usize,
-    /// Position in the rig's devices.
-    dev: usize,
-    /// Position in the monitor's list.
-    monitored: usize,
-    /// `gpu<index>`.
-    name: String,
-    entry: Option<Gpu>,
-    /// Why the device's context can no longer be used.
-    lost: Option<String>,
 }
 
 /// Runs the probe on the machine's GPUs (NVIDIA's driver, CUDA libraries and NVML).
@@ -435,205 +327,6 @@ fn no_gpu(rec: &mut Recorder, opts: &Options, why: &str) {
         });
     }
     rec.obs.note(&format!("no GPU measured: {why}"));
-}
-
-/// The GPU part of a run.
-struct GpuPhases<'r, 'a> {
-    rec: &'r mut Recorder<'a>,
-    rig: &'r dyn Rig,
-    monitor: Option<&'r dyn Monitor>,
-    ctx: &'r PhaseCtx<'r>,
-    opts: &'r Options,
-}
-
-impl GpuPhases<'_, '_> {
-    fn skip(&self, kind: PhaseKind) -> bool {
-        self.opts.skip.contains(&kind) || (kind == PhaseKind::BurnIn && self.opts.burn_in.is_none())
-    }
-
-    /// Runs `kind` on one GPU, unless skipped, interrupted or its context is lost.
-    fn one(&mut self, kind: PhaseKind, t: &mut Target) -> Result<(), ProbeError> {
-        if self.skip(kind) || self.ctx.cancel.is_cancelled() {
-            return Ok(());
-        }
-        if let Some(lost) = &t.lost {
-            let why = format!(
-                "not run: {}'s CUDA context is unusable after {lost}",
-                t.name
-            );
-            return self.rec.skipped(kind, &t.name, &why);
-        }
-        let info = self.rec.run.gpus[t.slot].clone();
-        let monitored = self.monitor.map(|m| (m, t.monitored));
-        let (rig, ctx, dev) = (self.rig, self.ctx, t.dev);
-        let mem_peak = t.entry.as_ref().map(|g| g.memory_bandwidth_gb_per_s);
-        match kind {
-            PhaseKind::Gemm => {
-                let entry = t.entry.clone();
-                let peak = move |dtype: &str| {
-                    entry
-                        .as_ref()
-                        .and_then(|g| catalog_match::peak_tflops(g, dtype))
-                };
-                self.rec
-                    .phase(kind, &t.name, 40, monitored, || rig.gemm(dev, ctx, &peak))?
-            }
-            PhaseKind::Memory => self.rec.phase(kind, &t.name, 4, monitored, || {
-                rig.memory(dev, ctx, mem_peak)
-            })?,
-            PhaseKind::Pcie => {
-                let link = info
-                    .pcie
-                    .gen_max
-                    .zip(info.pcie.width_max)
-                    .and_then(|(g, w)| count::pcie_link_gb_per_s(g, w));
-                let mut under_load = None;
-                self.rec.phase(kind, &t.name, 24, monitored, || {
-                    let r = rig.pcie(dev, ctx, link, Some(info.index));
-                    under_load = r.under_load;
-                    r.outcome
-                })?;
-                self.rec.run.gpus[t.slot].pcie_under_load = under_load;
-            }
-            PhaseKind::Decode => {
-                let target = self.opts.model.as_ref().map(|m| {
-                    let (bytes, params) = decode_weight_bytes(m);
-                    DecodeTarget {
-                        model_id: m.id.clone(),
-                        weight_bytes: bytes,
-                        params,
-                    }
-                });
-                self.rec.phase(kind, &t.name, 2, monitored, || {
-                    rig.decode(dev, ctx, target.as_ref(), mem_peak)
-                })?
-            }
-            PhaseKind::BurnIn => self.burn_in(t)?,
-            PhaseKind::Attention => self
-                .rec
-                .phase(kind, &t.name, 20, monitored, || rig.attention(dev, ctx))?,
-            _ => return Ok(()),
-        }
-        if let Err(e) = self.rig.check_usable(t.dev) {
-            let lost = format!("{} ({e})", kind.name());
-            self.rec.extra.push(Finding {
-                severity: Severity::Error,
-                code: "cuda-context-lost".into(),
-                device: Some(t.name.clone()),
-                message: format!(
-                    "{}'s CUDA context became unusable during {}: {e}; its later phases did not run (rerun with --skip {})",
-                    t.name,
-                    kind.name(),
-                    kind.name()
-                ),
-            });
-            self.rec
-                .obs
-                .note(&format!("{}: CUDA context lost after {lost}", t.name));
-            t.lost = Some(lost);
-        }
-        Ok(())
-    }
-
-    fn burn_in(&mut self, t: &Target) -> Result<(), ProbeError> {
-        let Some(duration) = self.opts.burn_in else {
-            return Ok(());
-        };
-        let limit = self.opts.temp_limit_c;
-        let monitor = self.monitor;
-        let slot = t.monitored;
-        let hot = || {
-            let temp = monitor.and_then(|m| m.latest_temp_c(slot))?;
-            (temp >= limit)
-                .then(|| format!("temperature reached {temp:.0} °C (limit {limit:.0} °C)"))
-        };
-        let peak = t
-            .entry
-            .as_ref()
-            .and_then(|g| catalog_match::peak_tflops(g, "bf16"));
-        let (rig, ctx, dev) = (self.rig, self.ctx, t.dev);
-        let monitored = monitor.map(|m| (m, slot));
-        self.rec.phase(
-            PhaseKind::BurnIn,
-            &t.name,
-            duration.as_secs().max(1),
-            monitored,
-            || rig.burn_in(dev, ctx, duration, &hot, peak),
-        )?;
-        let stopped_hot = self
-            .rec
-            .run
-            .phases
-            .last()
-            .and_then(|p| p.note.clone())
-            .filter(|n| n.contains("temperature reached"));
-        if let Some(note) = stopped_hot {
-            self.rec
-                .obs
-                .note(&format!("{}: burn-in stopped early: {note}", t.name));
-            self.rec.extra.push(Finding {
-                severity: Severity::Warning,
-                code: "temp-limit".into(),
-                device: Some(t.name.clone()),
-                message: format!("burn-in stopped early: {note}"),
-            });
-        }
-        Ok(())
-    }
-
-    /// Peer copies and NCCL across the usable GPUs, then the pairwise topology.
-    fn across(&mut self, targets: &mut [Target], backend: &dyn Backend) -> Result<(), ProbeError> {
-        let usable: Vec<&Target> = targets.iter().filter(|t| t.lost.is_none()).collect();
-        let devs: Vec<usize> = usable.iter().map(|t| t.dev).collect();
-        let names: Vec<String> = usable.iter().map(|t| t.name.clone()).collect();
-        let device = usable
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join("+");
-        let mut access = Vec::new();
-        for kind in [PhaseKind::P2p, PhaseKind::Nccl] {
-            if self.skip(kind) || self.ctx.cancel.is_cancelled() || targets.is_empty() {
-                continue;
-            }
-            if devs.len() < 2 {
-                let why = format!("needs two or more GPUs; this run measures {}", usable.len());
-                self.rec.skipped(kind, &device, &why)?;
-                continue;
-            }
-            let (rig, ctx) = (self.rig, self.ctx);
-            let monitored = self.monitor.map(|m| (m, usable[0].monitored));
-            if kind == PhaseKind::P2p {
-                self.rec.phase(kind, &device, 8, monitored, || {
-                    let (outcome, a) = rig.p2p(&devs, &names, ctx);
-                    access = a;
-                    outcome
-                })?;
-            } else {
-                self.rec
-                    .phase(kind, &device, 8, monitored, || rig.nccl(&devs, ctx))?;
-            }
-        }
-        let index_of = |dev: usize| {
-            targets
-                .iter()
-                .find(|t| t.dev == dev)
-                .map(|t| self.rec.run.gpus[t.slot].index)
-        };
-        let allowed: Vec<(u32, u32, bool)> = access
-            .iter()
-            .filter_map(|p| Some((index_of(p.a)?, index_of(p.b)?, p.both_ways)))
-            .collect();
-        let gpus: Vec<&GpuInfo> = targets.iter().map(|t| &self.rec.run.gpus[t.slot]).collect();
-        let pairs = topology::pairs(&gpus, &|a, b| backend.pcie_path(a, b), &|a, b| {
-            allowed
-                .iter()
-                .find(|(x, y, _)| (*x, *y) == (a, b) || (*x, *y) == (b, a))
-                .map(|p| p.2)
-        });
-        self.rec.run.topology = pairs;
-        Ok(())
-    }
 }
 
 /// Whether the run's status should make `--check` fail.
