@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compile every kernel in kernels/ through libnvrtc (ctypes), the way llmrig does at run time.
+"""Compile every kernel in kernels/ through libnvrtc (ctypes), as PTX and (with --cubin) as the
+sm_XY cubins llmrig builds at run time (the same cubin check runs in `cargo test`).
 
 Developer check, no GPU needed. For each source and architecture it compiles PTX
 (--gpu-architecture=compute_XY -std=c++17), prints NVRTC's log, checks that every entry point and the

@@ -12,6 +12,8 @@ mod plan;
 mod probe;
 mod report;
 
+pub use probe::install_interrupt_handler;
+
 /// Process exit status: 0 success, 1 a valid run with a negative answer, 2 an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -151,6 +153,7 @@ fn error_line(err: &anyhow::Error) -> String {
 /// Runs the command; prints any error as one line (JSON with `--json`) and maps it to exit
 /// status 2.
 pub fn run(cli: Cli) -> ExitStatus {
+    probe::enter_command(matches!(cli.command, Command::Probe(_)));
     let ctx = Context {
         printer: Printer { quiet: cli.quiet },
         json: cli.json,

@@ -5,8 +5,7 @@ use crate::cli::ReportArgs;
 use crate::report::{self, input};
 
 pub fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<ExitStatus> {
-    let mut inputs = args
-        .inputs
+    let mut inputs = input::expand_dirs(&args.inputs)?
         .iter()
         .map(|p| input::load(p))
         .collect::<Result<Vec<_>, _>>()?;

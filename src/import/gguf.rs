@@ -12,8 +12,8 @@ use super::{
 };
 use crate::catalog::{Model, Norm};
 use crate::fsutil::Input;
-use crate::sanitize;
 use crate::plan::WeightFormat as Precision;
+use crate::sanitize;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

@@ -38,6 +38,36 @@ pub fn softmax_in_place(row: &mut [f64]) {
     }
 }
 
+/// One output row: query `q` (head_dim values) over the first `keys` rows of one head's `k`
+/// and `v` (`[seq, head_dim]`).
+pub fn attention_row(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    head_dim: usize,
+    scale: f64,
+    keys: usize,
+) -> Vec<f32> {
+    let mut scores: Vec<f64> = (0..keys)
+        .map(|j| {
+            let kj = &k[j * head_dim..(j + 1) * head_dim];
+            scale
+                * q.iter()
+                    .zip(kj)
+                    .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                    .sum::<f64>()
+        })
+        .collect();
+    softmax_in_place(&mut scores);
+    (0..head_dim)
+        .map(|c| {
+            (0..keys)
+                .map(|j| scores[j] * f64::from(v[j * head_dim + c]))
+                .sum::<f64>() as f32
+        })
+        .collect()
+}
+
 /// Attention forward on the CPU; inputs as f32 (already rounded to the kernel's dtype).
 pub fn attention(
     q: &[f32],
@@ -51,27 +81,14 @@ pub fn attention(
         seq, head_dim: d, ..
     } = dims;
     let mut out = vec![0.0f32; dims.len()];
-    let mut scores = vec![0.0f64; seq];
     for bh in 0..dims.batch * dims.heads {
         let base = bh * seq * d;
+        let (kh, vh) = (&k[base..base + seq * d], &v[base..base + seq * d]);
         for i in 0..seq {
             let keys = if causal { i + 1 } else { seq };
             let qi = &q[base + i * d..base + (i + 1) * d];
-            for (j, s) in scores[..keys].iter_mut().enumerate() {
-                let kj = &k[base + j * d..base + (j + 1) * d];
-                *s = scale
-                    * qi.iter()
-                        .zip(kj)
-                        .map(|(a, b)| f64::from(*a) * f64::from(*b))
-                        .sum::<f64>();
-            }
-            softmax_in_place(&mut scores[..keys]);
-            for c in 0..d {
-                let acc: f64 = (0..keys)
-                    .map(|j| scores[j] * f64::from(v[base + j * d + c]))
-                    .sum();
-                out[base + i * d + c] = acc as f32;
-            }
+            out[base + i * d..base + (i + 1) * d]
+                .copy_from_slice(&attention_row(qi, kh, vh, d, scale, keys));
         }
     }
     out

@@ -73,6 +73,48 @@ pub fn pcie_link_gb_per_s(gen: u32, lanes: u32) -> Option<f64> {
     pcie_lane_gb_per_s(gen).map(|g| g * lanes as f64)
 }
 
+/// An NCCL collective the probe times across local GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collective {
+    AllReduce,
+    AllGather,
+}
+
+impl Collective {
+    /// nccl-tests' bus factor for `ranks` ranks (`doc/PERFORMANCE.md`): all-reduce `2(n−1)/n`,
+    /// all-gather `(n−1)/n`. It turns algorithm bandwidth into the bandwidth each link carries,
+    /// comparable with the hardware's; with one rank nothing crosses a link.
+    pub fn bus_factor(self, ranks: u32) -> f64 {
+        if ranks == 0 {
+            return 0.0;
+        }
+        let n = f64::from(ranks);
+        match self {
+            Collective::AllReduce => 2.0 * (n - 1.0) / n,
+            Collective::AllGather => (n - 1.0) / n,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Collective::AllReduce => "all-reduce",
+            Collective::AllGather => "all-gather",
+        }
+    }
+}
+
+/// nccl-tests' `algbw = S / t` and `busbw = algbw × factor` in GB/s, where `S` is the message
+/// size: the per-rank buffer for all-reduce, the whole gathered buffer for all-gather.
+pub fn nccl_bandwidths(
+    collective: Collective,
+    size_bytes: f64,
+    seconds: f64,
+    ranks: u32,
+) -> Option<(f64, f64)> {
+    let algbw = gb_per_s(size_bytes, seconds)?;
+    Some((algbw, algbw * collective.bus_factor(ranks)))
+}
+
 /// Tokens per second a batch-1 decoder reaches when each token streams `weight_bytes` at
 /// `bytes_per_s` (the memory-bound ceiling; KV-cache reads and compute are ignored).
 pub fn decode_tokens_per_s(weight_bytes: f64, bytes_per_s: f64) -> Option<f64> {
@@ -125,6 +167,24 @@ mod tests {
         assert!((x16(5) - 63.0).abs() < 0.05);
         assert!((x16(6) - 121.0).abs() < 0.05);
         assert_eq!(pcie_link_gb_per_s(7, 16), None);
+    }
+
+    #[test]
+    fn bus_bandwidth_follows_the_nccl_tests_convention() {
+        // 8 ranks: all-reduce factor 2·7/8 = 1.75, all-gather 7/8 = 0.875.
+        assert_eq!(Collective::AllReduce.bus_factor(8), 1.75);
+        assert_eq!(Collective::AllGather.bus_factor(8), 0.875);
+        // Two ranks: all-reduce busbw equals algbw; one rank moves nothing over a link.
+        assert_eq!(Collective::AllReduce.bus_factor(2), 1.0);
+        assert_eq!(Collective::AllReduce.bus_factor(1), 0.0);
+        assert_eq!(Collective::AllGather.bus_factor(0), 0.0);
+        // 1 GiB all-reduced in 10 ms on 8 GPUs: algbw 107.37 GB/s, busbw 187.90 GB/s.
+        let (alg, bus) = nccl_bandwidths(Collective::AllReduce, 1073741824.0, 0.01, 8).unwrap();
+        assert!((alg - 107.374).abs() < 1e-3, "{alg}");
+        assert!((bus - 187.905).abs() < 1e-3, "{bus}");
+        // A row of a real 16-rank all_reduce_perf table: 8 MiB, algbw 14.67 -> busbw 27.50.
+        assert!((14.67 * Collective::AllReduce.bus_factor(16) - 27.50).abs() < 0.01);
+        assert_eq!(nccl_bandwidths(Collective::AllGather, 1.0, 0.0, 4), None);
     }
 
     #[test]

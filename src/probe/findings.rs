@@ -1,5 +1,6 @@
 //! Findings drawn from a run document (pure): throttling, degraded PCIe links, results under a
-//! share of the catalog peak, failed correctness checks and ECC errors.
+//! share of the catalog peak, failed correctness checks and ECC errors; `health` adds the
+//! error counters, XID events and links between GPUs.
 //!
 //! `--check` turns any `warning` or `error` into exit status 1. Datasheet peaks are not reachable
 //! in practice (an H100 SXM reaches ≈ 80 % of its dense BF16 peak in cuBLAS, ≈ 90 % of its HBM
@@ -8,6 +9,9 @@
 use super::schema::{Finding, PcieLink, PhaseKind, PhaseStatus, ProbeRun, Severity};
 use super::telemetry::SLOWDOWN_REASONS;
 use std::collections::BTreeMap;
+
+mod health;
+pub use health::{MAX_PCIE_REPLAYS, P2P_SLOW_PCT};
 
 fn finding(severity: Severity, code: &str, device: Option<&str>, message: String) -> Finding {
     Finding {
@@ -109,6 +113,7 @@ pub fn derive(run: &ProbeRun) -> Vec<Finding> {
             }
         }
     }
+    out.extend(health::derive(run));
     out.extend(below_peak(run));
     out
 }

@@ -94,6 +94,11 @@ pub fn llc_bytes() -> (u64, &'static str) {
     }
 }
 
+/// This machine's host name, when the OS reports one.
+pub fn hostname() -> Option<String> {
+    sysinfo::System::host_name()
+}
+
 /// Reads the host's CPU, memory and OS.
 pub fn inventory() -> Host {
     use sysinfo::{CpuRefreshKind, RefreshKind, System};
@@ -112,7 +117,7 @@ pub fn inventory() -> Host {
         .map(|c| c.brand().trim().to_owned())
         .filter(|b| !b.is_empty());
     Host {
-        hostname: System::host_name(),
+        hostname: hostname(),
         os: System::long_os_version(),
         kernel: System::kernel_version(),
         cpu_model,

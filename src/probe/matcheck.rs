@@ -91,6 +91,33 @@ pub fn sampled(m: usize, n: usize, count: usize, seed: u64) -> Vec<(usize, usize
         .collect()
 }
 
+/// Largest scaled error over `picks` of a product too large to copy back whole: `row(i)`
+/// fetches row `i` of the left operand, `col(j)` column `j` of the right one and `got(i, j)` the
+/// computed element, each read from the device's own buffers.
+pub fn sampled_error(
+    picks: &[(usize, usize)],
+    row: impl Fn(usize) -> Result<Vec<f32>, String>,
+    col: impl Fn(usize) -> Result<Vec<f32>, String>,
+    got: impl Fn(usize, usize) -> Result<f64, String>,
+) -> Result<f64, String> {
+    let mut worst = 0.0f64;
+    for &(i, j) in picks {
+        let (r, c) = (row(i)?, col(j)?);
+        if r.len() != c.len() {
+            return Err(format!(
+                "row {i} has {} terms, column {j} {}",
+                r.len(),
+                c.len()
+            ));
+        }
+        let a = MatView::row_major(&r, 1, r.len());
+        let b = MatView::col_major(&c, c.len(), 1);
+        let value = got(i, j)?;
+        worst = worst.max(max_scaled_error(&a, &b, [(0, 0)], |_, _| value));
+    }
+    Ok(worst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +152,32 @@ mod tests {
             max_scaled_error(&a, &b, [(0, 0)], |_, _| f64::NAN),
             f64::INFINITY
         );
+    }
+
+    #[test]
+    fn sampled_elements_match_the_full_check() {
+        // A 3×4 by 4×2 product stored as the GEMM phase stores it: A k×m column-major (so a
+        // row of op(A) is contiguous), B k×n column-major, C m×n column-major.
+        let (m, n, k) = (3, 2, 4);
+        let a_store: Vec<f32> = (0..m * k).map(|x| x as f32 * 0.5 - 2.0).collect();
+        let b_store: Vec<f32> = (0..k * n).map(|x| 1.0 + x as f32).collect();
+        let av = MatView::row_major(&a_store, m, k);
+        let bv = MatView::col_major(&b_store, k, n);
+        let mut c_store = vec![0.0f64; m * n];
+        for (i, j) in all(m, n) {
+            c_store[i + j * m] = reference(&av, &bv, i, j).0;
+        }
+        c_store[1 + m] += 0.25;
+        let row = |i: usize| Ok(a_store[i * k..(i + 1) * k].to_vec());
+        let col = |j: usize| Ok(b_store[j * k..(j + 1) * k].to_vec());
+        let got = |i: usize, j: usize| Ok(c_store[i + j * m]);
+        let full = max_scaled_error(&av, &bv, all(m, n), |i, j| c_store[i + j * m]);
+        let picks: Vec<(usize, usize)> = all(m, n).collect();
+        assert_eq!(sampled_error(&picks, row, col, got).unwrap(), full);
+        assert!(full > 0.0);
+        assert_eq!(sampled_error(&[(0, 0)], row, col, got).unwrap(), 0.0);
+        let short = |_: usize| Ok(vec![1.0f32]);
+        assert!(sampled_error(&[(0, 0)], row, short, got).is_err());
     }
 
     #[test]

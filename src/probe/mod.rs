@@ -1,32 +1,40 @@
 //! `llmrig probe`: measures a real rig.
 //!
-//! The CPU probe runs everywhere. GPU phases (cuBLAS GEMM, the fused attention kernel, memory
-//! bandwidth, PCIe transfers, a decode proxy and a burn-in) run per NVIDIA GPU when the driver and
-//! CUDA libraries load at run time; anything missing is reported in the result, never a panic.
-//! Everything that touches cudarc lives behind [`gpu`]; the rest of the crate sees the plain data
-//! types of [`schema`].
+//! The CPU probe runs everywhere. GPU phases (cuBLASLt GEMM, memory bandwidth, PCIe transfers, a
+//! decode proxy, peer-to-peer copies and NCCL collectives across GPUs, a burn-in and the fused
+//! attention kernel) run per NVIDIA GPU when the driver and CUDA libraries load at run time;
+//! anything missing is reported in the result, never a panic. Everything that touches cudarc,
+//! NVML or NCCL lives behind [`gpu`], which implements [`backend::Backend`]; the rest of the
+//! crate sees the plain data types of [`schema`]. Tests drive the runner through a simulated
+//! device behind the same interface (`sim`, compiled only for tests).
 //!
-//! Layout: [`schema`] (the JSON contract), [`stats`], [`count`], [`telemetry`], [`findings`]
-//! (pure), [`cpu`], [`host`], [`libs`] (finding CUDA libraries), [`nvml`] (inventory and the
-//! telemetry sampler), [`attention_ref`] (CPU reference attention), [`runner`] (phases, saving).
+//! Layout: [`schema`] (the JSON contract), [`stats`], [`count`], [`telemetry`], [`findings`],
+//! [`topology`], [`nccl_tests`] (pure), [`cpu`], [`host`], [`attention_ref`] (CPU reference
+//! attention), [`backend`] (the GPU interface), [`runner`] (phases), [`runfile`] (where and how
+//! runs are saved), [`cluster`] (Slurm, MPI and torchrun).
 pub mod attention_ref;
+pub mod backend;
 pub mod catalog_match;
+pub mod cluster;
 pub mod control;
 pub mod count;
 pub mod cpu;
 pub mod findings;
 pub mod gpu;
 pub mod host;
-pub mod libs;
 pub mod matcheck;
 pub mod measure;
-pub mod nvml;
+pub mod nccl_tests;
 pub mod rng;
+pub mod runfile;
 pub mod runner;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod sim;
 pub mod stats;
 pub mod telemetry;
 pub mod timestamp;
+pub mod topology;
 
 pub use control::{Cancel, Observer, Silent};
 pub use runner::{run, Options, RunResult};

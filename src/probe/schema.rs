@@ -13,10 +13,16 @@
 //!   fastest repetition.
 use serde::{Deserialize, Serialize};
 
+mod cluster;
+mod links;
+pub use cluster::{ClusterInfo, NcclTestsRow, NcclTestsRun};
+pub use links::{GpuHealth, GpuPair, NvLinkState, XidEvent};
+
 /// Value of [`ProbeRun::kind`].
 pub const SCHEMA_KIND: &str = "probe-run";
-/// Version of this schema; see the module docs for when it changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of this schema; see the module docs for when it changes. Version 2 added the
+/// multi-GPU phase kinds (`p2p`, `nccl`), so a version-1 reader would not know them.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One probe run: inventory, settings, measured phases, telemetry and findings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +64,15 @@ pub struct ProbeRun {
     /// The user stopped the run (Ctrl-C) or a limit ended it early; the phases kept are complete.
     #[serde(default)]
     pub interrupted: bool,
+    /// How each pair of measured GPUs is connected (PCIe common ancestor, peer access, NVLink).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology: Vec<GpuPair>,
+    /// Where this run sits in a cluster job, when a launcher (Slurm, MPI, torchrun) started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+    /// Cross-node collective bandwidth measured by NVIDIA's nccl-tests (cluster runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nccl_tests: Option<NcclTestsRun>,
 }
 
 /// Name and version of the program that wrote the document.
@@ -121,7 +136,7 @@ pub struct GpuInfo {
     /// Link state read at inventory time (idle links may train down to save power).
     #[serde(default)]
     pub pcie: PcieLink,
-    /// Link state read right after the PCIe transfers, when they ran.
+    /// Link state read while a host-to-device copy was in flight, when the PCIe phase ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcie_under_load: Option<PcieLink>,
     /// Enforced board power limit.
@@ -148,6 +163,27 @@ pub struct GpuInfo {
     /// Catalog entry matched by name, source of the peak figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_id: Option<String>,
+    /// CUDA device ordinal in PCI bus order (`CUDA_DEVICE_ORDER=PCI_BUS_ID` numbering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_ordinal: Option<u32>,
+    /// NUMA node of the GPU's PCIe root, as the kernel reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numa_node: Option<u32>,
+    /// CPUs closest to the GPU (NVML's affinity mask), as a list such as `0-23,48-71`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_affinity: Option<String>,
+    /// NVLink links NVML reports for this GPU (empty when it has none or NVML cannot say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nvlinks: Vec<NvLinkState>,
+    /// Error counters read before the first GPU phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_start: Option<GpuHealth>,
+    /// The same counters read after the last phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_end: Option<GpuHealth>,
+    /// Critical XID errors the driver reported during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xid_events: Vec<XidEvent>,
 }
 
 /// PCIe link generation and width, current and maximum.
@@ -224,21 +260,28 @@ pub enum PhaseKind {
     Pcie,
     /// Batch-1 GEMV over a weight-sized buffer.
     Decode,
+    /// Peer-to-peer copies between every pair of GPUs (bandwidth and latency).
+    P2p,
+    /// NCCL all-reduce and all-gather across the local GPUs.
+    Nccl,
     /// Sustained GEMM under a temperature limit.
     BurnIn,
 }
 
 impl PhaseKind {
-    /// Every kind, in the order a run performs them.
-    pub const ALL: [PhaseKind; 8] = [
+    /// Every kind, in the order a run performs them: the attention kernel (the newest code,
+    /// the likeliest to fault and poison a CUDA context) runs last on each GPU.
+    pub const ALL: [PhaseKind; 10] = [
         PhaseKind::CpuGemm,
         PhaseKind::CpuStream,
         PhaseKind::Gemm,
-        PhaseKind::Attention,
         PhaseKind::Memory,
         PhaseKind::Pcie,
         PhaseKind::Decode,
+        PhaseKind::P2p,
+        PhaseKind::Nccl,
         PhaseKind::BurnIn,
+        PhaseKind::Attention,
     ];
 
     /// Kebab-case name, as serialized and as accepted by `--skip`.
@@ -251,6 +294,8 @@ impl PhaseKind {
             PhaseKind::Memory => "memory",
             PhaseKind::Pcie => "pcie",
             PhaseKind::Decode => "decode",
+            PhaseKind::P2p => "p2p",
+            PhaseKind::Nccl => "nccl",
             PhaseKind::BurnIn => "burn-in",
         }
     }
@@ -276,7 +321,7 @@ pub struct Phase {
     /// Human-readable name, e.g. `gemm gpu0` or `cpu stream`.
     pub name: String,
     pub kind: PhaseKind,
-    /// `cpu` or `gpu<index>`.
+    /// `cpu`, `gpu<index>`, or `gpu<a>+gpu<b>+…` for a phase across GPUs.
     pub device: String,
     pub status: PhaseStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -384,6 +429,23 @@ pub struct Measurement {
     /// The same median rate counted as bytes copied once (copy kernels only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy_size_gb_per_s: Option<f64>,
+    /// Collectives: bytes per rank over the median time (nccl-tests' `algbw`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algbw_gb_per_s: Option<f64>,
+    /// Collectives: `algbw` times the collective's bus factor (nccl-tests' `busbw`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busbw_gb_per_s: Option<f64>,
+    /// Peer copies: the source and destination devices (`gpu<index>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_device: Option<String>,
+    /// Input sets rotated between repetitions (a cold-L2 proxy); absent means one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_sets: Option<u32>,
+    /// Output elements compared with the CPU reference (sampled for timed shapes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_elements: Option<u64>,
     /// Catalog dense peak for this dtype.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_tflops: Option<f64>,
@@ -542,6 +604,49 @@ impl ProbeRun {
             telemetry: Vec::new(),
             findings: Vec::new(),
             interrupted: false,
+            topology: Vec::new(),
+            cluster: None,
+            nccl_tests: None,
+        }
+    }
+}
+
+/// Small documents for tests elsewhere in the crate.
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    pub fn settings() -> Settings {
+        Settings {
+            mode: "quick".into(),
+            cpu_size: "small".into(),
+            burn_in_s: None,
+            temp_limit_c: 90.0,
+            check: false,
+            min_pct_of_peak: 60.0,
+            model: None,
+            sample_interval_s: 0.1,
+            skipped: vec![],
+        }
+    }
+
+    /// A run with no GPU, phase or finding.
+    pub fn empty_run() -> ProbeRun {
+        ProbeRun::new("2026-01-01T00:00:00Z".into(), Host::default(), settings())
+    }
+
+    /// An empty, successful phase.
+    pub fn phase(kind: PhaseKind, device: &str) -> Phase {
+        Phase {
+            name: format!("{} {device}", kind.name()),
+            kind,
+            device: device.into(),
+            status: PhaseStatus::Ok,
+            note: None,
+            started_at_s: 0.0,
+            duration_s: 1.0,
+            results: vec![],
+            telemetry: None,
         }
     }
 }
@@ -676,7 +781,7 @@ mod tests {
 
     #[test]
     fn reads_a_minimal_document() {
-        let text = r#"{"kind":"probe-run","schema_version":1,"tool":{"name":"llmrig","version":"0.1.0"},
+        let text = r#"{"kind":"probe-run","schema_version":2,"tool":{"name":"llmrig","version":"0.1.0"},
             "started_at":"2026-08-27T09:30:12Z","host":{"cpu_threads":4},
             "settings":{"mode":"quick","cpu_size":"auto","temp_limit_c":90,"check":false,
                         "min_pct_of_peak":60,"sample_interval_s":0.1}}"#;

@@ -44,6 +44,54 @@ pub fn energy_j(samples: &[Sample]) -> Option<(f64, EnergySource)> {
     Some((joules, EnergySource::PowerTrapezoid))
 }
 
+/// Energy over exactly `[start_s, end_s]`. Samples rarely fall on a window's edges: the samples
+/// inside it span up to two sampling intervals less than the window, so their difference alone
+/// undercounts. The counter is therefore interpolated at both edges from the samples around
+/// them; where no sample lies beyond an edge, the in-window rate is applied to the whole window.
+pub fn energy_between(samples: &[Sample], start_s: f64, end_s: f64) -> Option<(f64, EnergySource)> {
+    if end_s <= start_s {
+        return None;
+    }
+    let counters: Vec<(f64, f64)> = samples
+        .iter()
+        .filter_map(|s| s.energy_counter_j.map(|e| (s.t_s, e)))
+        .collect();
+    let monotonic = counters
+        .windows(2)
+        .all(|w| w[1].1 >= w[0].1 && w[1].0 > w[0].0);
+    if counters.len() >= 2 && monotonic {
+        if let (Some(a), Some(b)) = (
+            interpolate(&counters, start_s),
+            interpolate(&counters, end_s),
+        ) {
+            return Some((b - a, EnergySource::NvmlEnergyCounter));
+        }
+        let inside = window(samples, start_s, end_s);
+        if let Some((joules, source)) = energy_j(inside) {
+            return scale_to(inside, joules, end_s - start_s).map(|j| (j, source));
+        }
+    }
+    let inside = window(samples, start_s, end_s);
+    let (joules, source) = energy_j(inside)?;
+    scale_to(inside, joules, end_s - start_s).map(|j| (j, source))
+}
+
+/// `value` at `t` by linear interpolation between the points around it; `None` outside them.
+fn interpolate(points: &[(f64, f64)], t: f64) -> Option<f64> {
+    let i = points.partition_point(|p| p.0 < t);
+    if i < points.len() && points[i].0 == t {
+        return Some(points[i].1);
+    }
+    let (lo, hi) = (points.get(i.checked_sub(1)?)?, points.get(i)?);
+    Some(lo.1 + (hi.1 - lo.1) * (t - lo.0) / (hi.0 - lo.0))
+}
+
+/// Energy measured over the samples' span, extended at the same rate to `window_s`.
+fn scale_to(samples: &[Sample], joules: f64, window_s: f64) -> Option<f64> {
+    let span = samples.last()?.t_s - samples.first()?.t_s;
+    (span > 0.0).then(|| joules / span * window_s)
+}
+
 /// The samples with `start_s <= t_s <= end_s`.
 pub fn window(samples: &[Sample], start_s: f64, end_s: f64) -> &[Sample] {
     let lo = samples.partition_point(|s| s.t_s < start_s);
@@ -146,6 +194,32 @@ mod tests {
             Some((100.0, EnergySource::PowerTrapezoid))
         );
         assert_eq!(energy_j(&[s(0.0, 100.0, None)]), None);
+    }
+
+    #[test]
+    fn energy_covers_the_whole_window_not_just_the_samples_inside() {
+        // A steady 500 W sampled every 0.1 s; the timed window starts and ends between samples.
+        let xs: Vec<Sample> = (0..20)
+            .map(|i| {
+                let t = i as f64 * 0.1;
+                s(t, 500.0, Some(1000.0 + 500.0 * t))
+            })
+            .collect();
+        let (j, source) = energy_between(&xs, 0.05, 1.05).unwrap();
+        assert_eq!(source, EnergySource::NvmlEnergyCounter);
+        assert!((j - 500.0).abs() < 1e-9, "{j}");
+        // The samples inside span only 0.9 s of the 1.0 s window: 10 % short.
+        let inside = energy_j(window(&xs, 0.05, 1.05)).unwrap().0;
+        assert!((inside - 450.0).abs() < 1e-9, "{inside}");
+        // Past the last sample the in-window rate is extended to the window.
+        let (j, _) = energy_between(&xs, 1.55, 2.05).unwrap();
+        assert!((j - 250.0).abs() < 1e-9, "{j}");
+        // Power only: the trapezoid over the samples, extended the same way.
+        let power: Vec<Sample> = (0..20).map(|i| s(i as f64 * 0.1, 200.0, None)).collect();
+        let (j, source) = energy_between(&power, 0.05, 1.05).unwrap();
+        assert_eq!(source, EnergySource::PowerTrapezoid);
+        assert!((j - 200.0).abs() < 1e-9, "{j}");
+        assert_eq!(energy_between(&power, 1.0, 1.0), None);
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum InputError {
     Truncated { path: PathBuf, message: String },
     #[error("'{}' is not valid JSON: {}", shown(path), e(message))]
     Syntax { path: PathBuf, message: String },
+    /// A directory given as an input that cannot be listed or holds no `.json` file.
+    #[error("'{}': {message}", shown(path))]
+    Dir { path: PathBuf, message: String },
     #[error("'{}' has no 'kind': expected a plan ('llmrig plan --out'), a comparison ('llmrig compare --out') or a probe run ('llmrig probe')", shown(path))]
     NoKind { path: PathBuf },
     #[error(
@@ -212,6 +215,40 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Input, InputError> {
         name,
         doc,
     })
+}
+
+/// Replaces each directory among `paths` by the `*.json` files directly inside it, in name
+/// order (a cluster probe's `DIR/<node>.json`); files are kept as given.
+pub fn expand_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let io = |e: std::io::Error| InputError::Dir {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(io)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(io(std::io::Error::other(
+                "the directory holds no .json plan or probe run",
+            )));
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// Makes input names unique by appending `-2`, `-3`, … to repeats. Names are compared as
@@ -497,6 +534,35 @@ mod tests {
         );
         let e = err(r#"{"kind": "probe-run", "schema_version": 1, "phases": [{"name": 3}]}"#);
         assert!(e.contains("not a complete probe-run"), "{e}");
+    }
+
+    #[test]
+    fn directories_expand_to_their_json_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "node1.json",
+            "node0.json",
+            "notes.txt",
+            ".node2.json.tmp",
+            ".hidden.json",
+        ] {
+            std::fs::write(dir.path().join(f), "{}").unwrap();
+        }
+        let single = dir.path().join("node0.json");
+        let got = expand_dirs(&[dir.path().to_path_buf(), single.clone()]).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                dir.path().join("node0.json"),
+                dir.path().join("node1.json"),
+                single
+            ]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let e = expand_dirs(&[empty.path().to_path_buf()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds no .json"), "{e}");
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! Each chart carries its numbers once ([`chart::Chart`]); its tables are made from the same
 //! values, so the terminal, Markdown, HTML and the pictures always agree.
 pub mod chart;
+pub mod cluster;
 mod draw;
 pub mod html;
 pub mod input;
+pub mod links;
 pub mod markdown;
 pub mod plan;
 pub mod plan_charts;
@@ -194,6 +196,8 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
                 .map(|c| Block::Figure(c.into())),
         );
     }
+    // A cluster's node table answers "which node is slow", so it comes before the details.
+    b.extend(cluster::section(&runs));
     if !runs.is_empty() {
         b.push(Block::Heading(2, "Probe runs".into()));
         b.push(Block::Table(run_charts::runs_section(&runs)));
@@ -284,6 +288,7 @@ fn plan_vs_probe(
         sections: vec![verdict::verdict_section(p, &checks)],
         chart,
     })];
+    out.extend(links::tp_without_p2p(p, runs));
     out.push(if p.is_training() {
         Block::Text("Training estimates are not recomputed: they rest on the FLOPs utilisation of whole training steps, which the probe does not measure.".into())
     } else {

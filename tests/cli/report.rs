@@ -3,9 +3,7 @@ use predicates::prelude::*;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(name)
+    crate::util::fixture(&format!("report/{name}"))
 }
 
 #[test]

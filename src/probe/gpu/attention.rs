@@ -1,12 +1,14 @@
 //! The fused attention kernel (`kernels/attention.cu`): checked against the CPU reference on a
-//! small shape with ragged tiles, then timed. TFLOP/s = 4·b·h·s²·d, halved when causal.
+//! small shape with ragged tiles, then timed, and each timed shape's output checked again on
+//! sampled rows (read back with the K and V they attend to). TFLOP/s = 4·b·h·s²·d, halved when
+//! causal.
 use super::device::Dev;
 use super::kernels;
 use super::PhaseCtx;
 use crate::probe::attention_ref::{self, Dims};
 use crate::probe::count;
 use crate::probe::measure::{self, Reps};
-use crate::probe::rng::uniform_f32;
+use crate::probe::rng::{uniform_f32, SplitMix64};
 use crate::probe::schema::{Measurement, PhaseStatus, Shape};
 use crate::probe::{Mode, Outcome};
 use cudarc::driver::sys::CUfunction_attribute;
@@ -55,14 +57,18 @@ impl Half {
     }
 }
 
-/// Dynamic shared memory: Q tile plus double-buffered K and V tiles.
+/// Output rows of each timed shape compared with the reference.
+const SAMPLED_ROWS: usize = 8;
+
+/// Dynamic shared memory: Q tile plus double-buffered K and V tiles (`kernels::ATTENTION`).
 fn shared_bytes(head_dim: usize) -> u32 {
-    (2 * (128 * head_dim + 2 * 2 * 64 * head_dim)) as u32
+    kernels::attention_smem_bytes(head_dim as u32)
 }
 
-/// The four kernels, by dtype and head dim.
+/// The four kernels, by dtype and head dim, and how they were built.
 struct Kernels {
     funcs: Vec<((Half, usize), CudaFunction)>,
+    built: String,
 }
 
 impl Kernels {
@@ -78,11 +84,12 @@ impl Kernels {
             .map(|(h, d)| format!("attention_fwd_{}_d{d}", h.name()))
             .collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let funcs = kernels::load(
+        let (funcs, built) = kernels::load(
             &dev.ctx,
             &kernels::ATTENTION,
             dev.info.compute_capability,
             &refs,
+            dev.driver_cuda,
         )?;
         for ((_, d), f) in keys.iter().zip(&funcs) {
             f.set_attribute(
@@ -98,6 +105,7 @@ impl Kernels {
         }
         Ok(Kernels {
             funcs: keys.into_iter().zip(funcs).collect(),
+            built,
         })
     }
 
@@ -326,6 +334,7 @@ fn time(
     if w.timed.times_s.is_empty() {
         return Ok(None);
     }
+    let err = sampled_check(dev, dtype, &t, dims, causal)?;
     let label = format!(
         "b{} h{} s{} d{}{}",
         dims.batch,
@@ -341,11 +350,54 @@ fn time(
         dims.head_dim as u64,
         causal,
     );
-    let mut m = measure::from_times(label, Some(dtype.name()), w.timed).with_flop(flop, None);
+    let mut m = measure::from_times(label, Some(dtype.name()), w.timed)
+        .with_flop(flop, None)
+        .with_check(err, dtype.bound());
+    m.checked_elements = Some((SAMPLED_ROWS * dims.head_dim) as u64);
     m.shape = shape(dims, causal);
     m.window_start_s = Some(w.start_s);
     m.window_end_s = Some(w.end_s);
     Ok(Some(m))
+}
+
+/// `len` 16-bit elements at element `offset` of a device tensor, decoded.
+fn read_back(
+    dev: &Dev,
+    dtype: Half,
+    buf: &CudaSlice<u16>,
+    offset: usize,
+    len: usize,
+) -> Result<Vec<f32>, String> {
+    let bits = dev.read_back(buf, offset, len)?;
+    Ok(bits.into_iter().map(|b| dtype.decode(b)).collect())
+}
+
+/// The error of sampled output rows of the last timed launch against the reference, computed
+/// from the Q row and the K and V rows it attends to, as they sit on the device.
+fn sampled_check(
+    dev: &Dev,
+    dtype: Half,
+    t: &Tensors,
+    dims: Dims,
+    causal: bool,
+) -> Result<f64, String> {
+    let d = dims.head_dim;
+    let mut rng = SplitMix64::new((dims.seq * 131 + d) as u64);
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for _ in 0..SAMPLED_ROWS {
+        let bh = (rng.next_u64() % (dims.batch * dims.heads) as u64) as usize;
+        let i = (rng.next_u64() % dims.seq as u64) as usize;
+        let keys = if causal { i + 1 } else { dims.seq };
+        let head = bh * dims.seq * d;
+        let q = read_back(dev, dtype, &t.q, head + i * d, d)?;
+        let k = read_back(dev, dtype, &t.k, head, keys * d)?;
+        let v = read_back(dev, dtype, &t.v, head, keys * d)?;
+        let scale = 1.0 / (d as f64).sqrt();
+        want.extend(attention_ref::attention_row(&q, &k, &v, d, scale, keys));
+        got.extend(read_back(dev, dtype, &t.o, head + i * d, d)?);
+    }
+    Ok(attention_ref::max_scaled_error(&got, &want))
 }
 
 /// The attention phase.
@@ -367,7 +419,10 @@ pub fn phase(dev: &Dev, ctx: &PhaseCtx) -> Outcome {
         Err(e) => return Outcome::failed(e),
     };
     let mut results = Vec::new();
-    let mut notes = vec!["FLOP counted 4·b·h·s²·d, halved when causal".to_owned()];
+    let mut notes = vec![
+        "FLOP counted 4·b·h·s²·d, halved when causal".to_owned(),
+        ks.built.clone(),
+    ];
     for dtype in [Half::Bf16, Half::F16] {
         for head_dim in [64, 128] {
             match check(dev, &ks, dtype, head_dim) {

@@ -2,7 +2,7 @@
 use super::timing::Timer;
 use super::{DeviceInfo, Libraries};
 use cudarc::driver::sys::CUdevice_attribute;
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream};
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DeviceRepr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +14,8 @@ pub struct Dev {
     pub libs: Libraries,
     pub timer: Timer,
     pub l2_bytes: usize,
+    /// The CUDA version the driver supports, e.g. `(13, 0)`.
+    pub driver_cuda: Option<(i32, i32)>,
 }
 
 /// Whether the driver exports `name` (cudarc panics when a symbol it calls is missing).
@@ -84,6 +86,11 @@ pub fn open(ordinal: usize, libs: Libraries, t0: Instant) -> Result<Dev, String>
         events: has_symbol(b"cuEventElapsedTime_v2\0"),
         t0,
     };
+    let mut version = 0;
+    // SAFETY: libcuda is loaded (checked before any device is opened); writes one int.
+    let driver_cuda = (unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) }
+        == cudarc::driver::sys::CUresult::CUDA_SUCCESS)
+        .then_some((version / 1000, version % 1000 / 10));
     Ok(Dev {
         ctx,
         stream,
@@ -91,6 +98,7 @@ pub fn open(ordinal: usize, libs: Libraries, t0: Instant) -> Result<Dev, String>
         libs,
         timer,
         l2_bytes,
+        driver_cuda,
     })
 }
 
@@ -112,6 +120,23 @@ impl Dev {
         self.stream
             .clone_dtoh(buf)
             .map_err(|e| format!("copy from device: {e}"))
+    }
+
+    /// `len` elements at element `offset` of a device buffer, read back (synchronizes).
+    pub fn read_back<T: DeviceRepr + Default + Clone>(
+        &self,
+        buf: &CudaSlice<T>,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<T>, String> {
+        let mut out = vec![T::default(); len];
+        self.stream
+            .memcpy_dtoh(&buf.slice(offset..offset + len), &mut out[..])
+            .map_err(|e| format!("copy from device: {e}"))?;
+        self.stream
+            .synchronize()
+            .map_err(|e| format!("stream synchronize: {e}"))?;
+        Ok(out)
     }
 
     /// An uninitialized device buffer of `len` bytes, written before it is read.

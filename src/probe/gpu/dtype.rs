@@ -171,6 +171,26 @@ impl GemmDtype {
         (bytes, values)
     }
 
+    /// Reads input bytes back as the exact f32 values they hold.
+    pub fn decode_inputs(self, bytes: &[u8]) -> Vec<f32> {
+        match self {
+            GemmDtype::Fp32 | GemmDtype::Tf32 => bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            GemmDtype::Fp16 => bytes
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            GemmDtype::Bf16 => bytes
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            GemmDtype::Fp8 => bytes.iter().map(|b| e4m3_to_f32(*b)).collect(),
+            GemmDtype::Int8 => bytes.iter().map(|b| f32::from(*b as i8)).collect(),
+        }
+    }
+
     /// Reads output bytes back as f64.
     pub fn decode_outputs(self, bytes: &[u8]) -> Vec<f64> {
         match self {
@@ -231,6 +251,14 @@ mod tests {
         assert_eq!(e4m3_to_f32(0x7E), 448.0);
         assert_eq!(e4m3_to_f32(0x01), 2f32.powi(-9));
         assert!(e4m3_to_f32(0x7F).is_nan());
+    }
+
+    #[test]
+    fn inputs_decode_to_the_values_generated() {
+        for dtype in GemmDtype::ALL {
+            let (bytes, values) = dtype.random_inputs(257, 9);
+            assert_eq!(dtype.decode_inputs(&bytes), values, "{}", dtype.name());
+        }
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! column-major), which FP8 and INT8 require and which is also the row-major `A·Bᵀ` that
 //! PyTorch's `matmul(x, w.T)` runs. The algorithm is chosen once per shape by cuBLASLt's
 //! heuristic with a 32 MiB workspace; each repetition is one `cublasLtMatmul`.
+//!
+//! cuBLASLt picks a different algorithm per shape, so every timed shape's last output is
+//! checked too: sampled elements against an f64 reference computed from the operands read back
+//! from the device (besides a full check of one small shape per dtype).
 use super::device::Dev;
 use super::dtype::GemmDtype;
 use super::PhaseCtx;
@@ -21,6 +25,8 @@ use std::time::{Duration, Instant};
 const WORKSPACE_BYTES: usize = 32 << 20;
 /// Shape checked against the CPU reference for each dtype (multiples of 16, as FP8 needs).
 const CHECK_SHAPE: (usize, usize, usize) = (256, 192, 320);
+/// Output elements of each timed shape compared with the reference.
+const SAMPLED_ELEMENTS: usize = 64;
 
 /// A cuBLASLt handle and its workspace.
 pub struct Lt {
@@ -310,16 +316,50 @@ fn measure_shape(
     if window.timed.times_s.is_empty() {
         return Ok(None);
     }
+    // C holds the product of the set the last repetition used.
+    let (a, b) = &inputs[(i + inputs.len() - 1) % inputs.len()];
+    let err = sampled_check(dev, dtype, (m, n, k), a, b, &c)?;
     let flop = count::gemm_flop(m as u64, n as u64, k as u64);
-    let mut out =
-        measure::from_times(label, Some(dtype.name()), window.timed).with_flop(flop, peak);
+    let mut out = measure::from_times(label, Some(dtype.name()), window.timed)
+        .with_flop(flop, peak)
+        .with_check(err, dtype.error_bound(k));
     out.shape = shape(m, n, k);
     out.window_start_s = Some(window.start_s);
     out.window_end_s = Some(window.end_s);
+    out.input_sets = Some(sets as u32);
+    out.checked_elements = Some(SAMPLED_ELEMENTS as u64);
     if sets > 1 {
         out.note = Some(format!("{sets} input sets rotated to exceed L2"));
     }
     Ok(Some(out))
+}
+
+/// The scaled error of sampled elements of `c = op(a)·b`, from the device's own operands.
+fn sampled_check(
+    dev: &Dev,
+    dtype: GemmDtype,
+    (m, n, k): (usize, usize, usize),
+    a: &CudaSlice<u8>,
+    b: &CudaSlice<u8>,
+    c: &CudaSlice<u8>,
+) -> Result<f64, String> {
+    let (ib, ob) = (dtype.in_bytes(), dtype.out_bytes());
+    let picks = matcheck::sampled(m, n, SAMPLED_ELEMENTS, (m * 31 + n * 7 + k) as u64);
+    // op(A) row i is stored column i of the k×m A (contiguous); B column j likewise; C is m×n
+    // column-major.
+    let row = |i: usize| {
+        dev.read_back(a, i * k * ib, k * ib)
+            .map(|v| dtype.decode_inputs(&v))
+    };
+    let col = |j: usize| {
+        dev.read_back(b, j * k * ib, k * ib)
+            .map(|v| dtype.decode_inputs(&v))
+    };
+    let got = |i: usize, j: usize| {
+        let bytes = dev.read_back(c, (i + j * m) * ob, ob)?;
+        Ok(dtype.decode_outputs(&bytes)[0])
+    };
+    matcheck::sampled_error(&picks, row, col, got)
 }
 
 /// GEMM shapes to time: square sizes and LLM-shaped products (tokens × hidden by hidden × 4·hidden).

@@ -56,10 +56,12 @@ pub fn phase(dev: &Dev, ctx: &PhaseCtx, peak_gb_per_s: Option<f64>) -> Outcome {
         return skip;
     }
     match run(dev, ctx, peak_gb_per_s) {
-        Ok(results) if ctx.cancel.is_cancelled() => Outcome::cancelled(results),
-        Ok(results) => {
-            let note =
-                format!("bytes counted read+write; timing: {:?}", dev.timer.clock()).to_lowercase();
+        Ok((results, _)) if ctx.cancel.is_cancelled() => Outcome::cancelled(results),
+        Ok((results, built)) => {
+            let note = format!(
+                "bytes counted read+write; timing: {}; {built}",
+                format!("{:?}", dev.timer.clock()).to_lowercase()
+            );
             Outcome {
                 status: PhaseStatus::Ok,
                 note: Some(note),
@@ -70,13 +72,14 @@ pub fn phase(dev: &Dev, ctx: &PhaseCtx, peak_gb_per_s: Option<f64>) -> Outcome {
     }
 }
 
-fn run(dev: &Dev, ctx: &PhaseCtx, peak: Option<f64>) -> Result<Vec<Measurement>, String> {
+fn run(dev: &Dev, ctx: &PhaseCtx, peak: Option<f64>) -> Result<(Vec<Measurement>, String), String> {
     let cc = dev.info.compute_capability;
-    let f = kernels::load(
+    let (f, built) = kernels::load(
         &dev.ctx,
         &kernels::STREAM,
         cc,
         &["stream_copy_f32x4", "stream_triad_f32x4"],
+        dev.driver_cuda,
     )?;
     let bytes = array_bytes(dev);
     if bytes < 16 * MIB {
@@ -139,7 +142,7 @@ fn run(dev: &Dev, ctx: &PhaseCtx, peak: Option<f64>) -> Result<Vec<Measurement>,
         0.0,
     ));
     if ctx.cancel.is_cancelled() {
-        return Ok(results);
+        return Ok((results, built));
     }
 
     let triad = dev
@@ -176,7 +179,7 @@ fn run(dev: &Dev, ctx: &PhaseCtx, peak: Option<f64>) -> Result<Vec<Measurement>,
         err,
         bound,
     ));
-    Ok(results)
+    Ok((results, built))
 }
 
 fn finish(
@@ -230,11 +233,12 @@ fn run_decode(
     target: Option<&DecodeTarget>,
     peak: Option<f64>,
 ) -> Result<Measurement, String> {
-    let f = kernels::load(
+    let (f, built) = kernels::load(
         &dev.ctx,
         &kernels::GEMV,
         dev.info.compute_capability,
         &["gemv_bf16"],
+        dev.driver_cuda,
     )?;
     let cap = match ctx.mode {
         Mode::Quick => 8usize << 30,
@@ -363,5 +367,9 @@ fn run_decode(
             gib(weight_bytes as f64)
         ),
     });
+    if let Some(note) = m.note.as_mut() {
+        note.push_str(&format!("; {built}"));
+    }
+    m.checked_elements = Some(picks.len() as u64);
     Ok(m)
 }

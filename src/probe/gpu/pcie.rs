@@ -3,16 +3,26 @@
 //!
 //! Pinned buffers use `CU_MEMHOSTALLOC_PORTABLE` as nvbandwidth does (cudarc's default
 //! write-combined memory reads slowly on the CPU). Host threads are not bound to the GPU's NUMA
-//! node; on multi-socket hosts the figure depends on where the process runs.
+//! node; on multi-socket hosts the figure depends on where the process runs (the run records
+//! each GPU's NUMA node and CPU affinity).
+//!
+//! The link's generation and width are read while pinned copies are in flight: idle links
+//! train down to save power, so a reading before or after the copies says nothing about the
+//! link under load.
 use super::device::Dev;
 use super::PhaseCtx;
 use crate::probe::measure::{self, Reps};
-use crate::probe::schema::{Measurement, PhaseStatus, Shape};
+use crate::probe::schema::{Measurement, PcieLink, PhaseStatus, Shape};
 use crate::probe::{Mode, Outcome};
 use cudarc::driver::sys::CU_MEMHOSTALLOC_PORTABLE;
 use cudarc::driver::CudaSlice;
 
 const MIB: usize = 1 << 20;
+/// Pinned copies kept in flight while the link is read (≥ 100 ms of transfer on PCIe 5 x16).
+const LOAD_COPIES: usize = 8;
+/// Link readings taken during those copies; the best one is kept, since a link may still be
+/// training up when the first copy starts.
+const LINK_READS: usize = 4;
 
 /// Transfer sizes for a mode.
 pub fn sizes(mode: Mode) -> Vec<usize> {
@@ -30,9 +40,27 @@ fn label(dir: &str, host: &str, size: usize) -> String {
     }
 }
 
-/// The PCIe phase; `link_gb_per_s` is the theoretical one-direction rate of the link.
-pub fn phase(dev: &Dev, ctx: &PhaseCtx, link_gb_per_s: Option<f64>) -> Outcome {
-    match run(dev, ctx, link_gb_per_s) {
+/// The best of several link readings: the highest generation and width seen.
+pub fn best_link(readings: &[PcieLink]) -> Option<PcieLink> {
+    let first = *readings.first()?;
+    Some(readings.iter().fold(first, |acc, r| PcieLink {
+        gen_current: acc.gen_current.max(r.gen_current),
+        gen_max: acc.gen_max.or(r.gen_max),
+        width_current: acc.width_current.max(r.width_current),
+        width_max: acc.width_max.or(r.width_max),
+    }))
+}
+
+/// The PCIe phase; `link_gb_per_s` is the theoretical one-direction rate of the link and
+/// `read_link` reads its state (NVML). Returns the link state seen under load.
+pub fn phase(
+    dev: &Dev,
+    ctx: &PhaseCtx,
+    link_gb_per_s: Option<f64>,
+    read_link: &dyn Fn() -> Option<PcieLink>,
+) -> (Outcome, Option<PcieLink>) {
+    let mut under_load = None;
+    let outcome = match run(dev, ctx, link_gb_per_s, read_link, &mut under_load) {
         Ok(results) if ctx.cancel.is_cancelled() => Outcome::cancelled(results),
         Ok(results) => {
             let note = format!(
@@ -47,10 +75,17 @@ pub fn phase(dev: &Dev, ctx: &PhaseCtx, link_gb_per_s: Option<f64>) -> Outcome {
             }
         }
         Err(e) => Outcome::failed(e),
-    }
+    };
+    (outcome, under_load)
 }
 
-fn run(dev: &Dev, ctx: &PhaseCtx, link: Option<f64>) -> Result<Vec<Measurement>, String> {
+fn run(
+    dev: &Dev,
+    ctx: &PhaseCtx,
+    link: Option<f64>,
+    read_link: &dyn Fn() -> Option<PcieLink>,
+    under_load: &mut Option<PcieLink>,
+) -> Result<Vec<Measurement>, String> {
     let max = *sizes(ctx.mode).iter().max().unwrap_or(&MIB);
     let max = max.min(dev.free_bytes() / 4).max(MIB);
     let pattern: Vec<u8> = (0..max)
@@ -87,6 +122,23 @@ fn run(dev: &Dev, ctx: &PhaseCtx, link: Option<f64>) -> Result<Vec<Measurement>,
         .map_err(|e| e.to_string())?;
     dev.stream.synchronize().map_err(|e| e.to_string())?;
     let round_trip_ok = back[..] == pattern[..MIB];
+
+    // The link under load: read it while pinned copies are queued and running.
+    {
+        let src = pinned.as_slice().map_err(|e| e.to_string())?;
+        for _ in 0..LOAD_COPIES {
+            dev.stream
+                .memcpy_htod(&src[..max], &mut device.slice_mut(..max))
+                .map_err(|e| format!("h2d pinned copy: {e}"))?;
+        }
+        let mut readings = Vec::new();
+        for _ in 0..LINK_READS {
+            readings.extend(read_link());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        dev.stream.synchronize().map_err(|e| e.to_string())?;
+        *under_load = best_link(&readings);
+    }
 
     for size in sizes(ctx.mode).into_iter().filter(|s| *s <= max) {
         for (dir, host) in [
@@ -145,6 +197,18 @@ fn run(dev: &Dev, ctx: &PhaseCtx, link: Option<f64>) -> Result<Vec<Measurement>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_best_link_reading_wins() {
+        let r = |g, w| PcieLink {
+            gen_current: Some(g),
+            gen_max: Some(5),
+            width_current: Some(w),
+            width_max: Some(16),
+        };
+        assert_eq!(best_link(&[r(1, 16), r(5, 16), r(4, 8)]), Some(r(5, 16)));
+        assert_eq!(best_link(&[]), None);
+    }
 
     #[test]
     fn sizes_span_one_mib_to_one_gib() {

@@ -1,9 +1,11 @@
-//! NVML: GPU inventory and the telemetry sampler thread.
+//! NVML: GPU inventory and the monitor (a telemetry sampler thread plus the XID watch).
 //!
 //! NVML is opened once and its result kept as a value (ClementTsang/bottom's pattern), so a host
 //! without the driver gets an error to report, not a panic. Every metric is read on its own and
 //! a metric the GPU does not support is left out (`None`), as all-smi does.
-use super::schema::{GpuInfo, LibraryStatus, PcieLink, Sample, TelemetrySeries};
+use super::health::{self, XidWatch};
+use crate::probe::backend::Monitor;
+use crate::probe::schema::{GpuInfo, LibraryStatus, PcieLink, Sample, TelemetrySeries, XidEvent};
 use nvml_wrapper::enum_wrappers::device::{
     Clock, EccCounter, MemoryError, TemperatureSensor, TemperatureThreshold,
 };
@@ -19,6 +21,32 @@ static NVML: OnceLock<Result<Nvml, NvmlError>> = OnceLock::new();
 /// The process-wide NVML handle, opened on first use.
 pub fn handle() -> Result<&'static Nvml, &'static NvmlError> {
     NVML.get_or_init(Nvml::init).as_ref()
+}
+
+/// Why NVML (and so the driver) is not usable, for the run's `gpu_unavailable_reason`.
+pub fn unavailable(e: &NvmlError) -> String {
+    match e {
+        NvmlError::LibloadingError(_) => {
+            "no NVIDIA driver: libnvidia-ml.so.1 (NVML, installed with the driver) could not be loaded".to_owned()
+        }
+        NvmlError::DriverNotLoaded => "the NVIDIA kernel driver is not loaded".to_owned(),
+        other => format!("NVML did not start: {other}"),
+    }
+}
+
+/// The PCIe path between the GPUs with NVML indices `a` and `b`.
+pub fn pcie_path(a: u32, b: u32) -> Option<String> {
+    let nvml = handle().ok()?;
+    let (da, db) = (nvml.device_by_index(a).ok()?, nvml.device_by_index(b).ok()?);
+    da.topology_common_ancestor(db)
+        .ok()
+        .map(|l| health::topo_name(&l).to_owned())
+}
+
+/// Error counters of the GPU with NVML index `index`.
+pub fn health_of(index: u32) -> Option<crate::probe::schema::GpuHealth> {
+    let nvml = handle().ok()?;
+    nvml.device_by_index(index).ok().map(|d| health::health(&d))
 }
 
 /// Whether NVML opened, and from where.
@@ -73,7 +101,7 @@ pub fn pcie_link(device: &Device) -> PcieLink {
     }
 }
 
-/// PCIe link state of the GPU with NVML index `index`, when NVML can say.
+/// PCIe link state of the GPU with NVML index `index` now, when NVML can say.
 pub fn pcie_link_of(index: u32) -> Option<PcieLink> {
     let nvml = handle().ok()?;
     nvml.device_by_index(index).ok().map(|d| pcie_link(&d))
@@ -93,11 +121,12 @@ pub fn inventory(nvml: &Nvml) -> Result<Vec<GpuInfo>, NvmlError> {
     let mut gpus = Vec::new();
     for index in 0..count {
         let d = nvml.device_by_index(index)?;
+        let bus_id = d.pci_info().ok().map(|p| p.bus_id);
         gpus.push(GpuInfo {
             index,
             name: d.name().unwrap_or_else(|_| format!("GPU {index}")),
             uuid: d.uuid().ok(),
-            pci_bus_id: d.pci_info().ok().map(|p| p.bus_id),
+            pci_bus_id: bus_id.clone(),
             memory_bytes: d.memory_info().ok().map(|m| m.total),
             driver_version: driver.clone(),
             cuda_driver_version: cuda.clone(),
@@ -122,6 +151,13 @@ pub fn inventory(nvml: &Nvml) -> Result<Vec<GpuInfo>, NvmlError> {
                 .total_ecc_errors(MemoryError::Uncorrected, EccCounter::Volatile)
                 .ok(),
             catalog_id: None,
+            cuda_ordinal: None,
+            numa_node: health::numa_node(&d, bus_id.as_deref()),
+            cpu_affinity: health::cpu_affinity(&d),
+            nvlinks: health::nvlinks(&d),
+            health_start: None,
+            health_end: None,
+            xid_events: Vec::new(),
         });
     }
     Ok(gpus)
@@ -149,11 +185,13 @@ fn read(device: &Device, t_s: f64) -> Sample {
     }
 }
 
-/// A background thread sampling every listed GPU at a fixed interval until stopped.
+/// A background thread sampling every listed GPU at a fixed interval until stopped, and the
+/// XID watch beside it.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     series: Arc<Mutex<Vec<TelemetrySeries>>>,
     thread: Option<JoinHandle<()>>,
+    xid: Option<XidWatch>,
 }
 
 impl Sampler {
@@ -204,27 +242,28 @@ impl Sampler {
             stop,
             series,
             thread,
+            xid: XidWatch::start(nvml, indices, t0),
         }
     }
+}
 
-    /// A copy of everything sampled so far.
-    pub fn snapshot(&self) -> Vec<TelemetrySeries> {
+impl Monitor for Sampler {
+    fn snapshot(&self) -> Vec<TelemetrySeries> {
         self.series.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// The latest temperature of series `slot` (position in the started list).
-    pub fn latest_temp_c(&self, slot: usize) -> Option<f64> {
+    fn latest_temp_c(&self, slot: usize) -> Option<f64> {
         let all = self.series.lock().ok()?;
         all.get(slot)?.samples.iter().rev().find_map(|s| s.temp_c)
     }
 
-    /// Stops the thread and returns every sample.
-    pub fn finish(mut self) -> Vec<TelemetrySeries> {
+    fn finish(mut self: Box<Self>) -> (Vec<TelemetrySeries>, Vec<(u32, XidEvent)>) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.snapshot()
+        let xid = self.xid.take().map(XidWatch::finish).unwrap_or_default();
+        (self.snapshot(), xid)
     }
 }
 

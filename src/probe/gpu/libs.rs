@@ -8,9 +8,9 @@
 //! pip's `site-packages/nvidia/*/lib` (e.g. `nvidia-cuda-nvrtc`). A library found outside the
 //! loader's path is opened by absolute path and kept open; the system loader then resolves later
 //! opens of the same soname (cudarc's `libnvrtc.so.13`) to that copy.
-use super::schema::LibraryStatus;
+use crate::probe::schema::LibraryStatus;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Extra directories to search first, separated by `:`.
 pub const LIB_PATH_ENV: &str = "LLMRIG_CUDA_LIB_PATH";
@@ -31,14 +31,18 @@ pub enum CudaLib {
     Cublas,
     CublasLt,
     Nvrtc,
+    /// NCCL, opened by the probe itself (`nccl.rs`): cudarc's loader does not try its
+    /// `libnccl.so.2` soname.
+    Nccl,
 }
 
 impl CudaLib {
-    pub const ALL: [CudaLib; 4] = [
+    pub const ALL: [CudaLib; 5] = [
         CudaLib::Driver,
         CudaLib::Cublas,
         CudaLib::CublasLt,
         CudaLib::Nvrtc,
+        CudaLib::Nccl,
     ];
 
     /// Name in the result document.
@@ -48,6 +52,7 @@ impl CudaLib {
             CudaLib::Cublas => "cublas",
             CudaLib::CublasLt => "cublaslt",
             CudaLib::Nvrtc => "nvrtc",
+            CudaLib::Nccl => "nccl",
         }
     }
 
@@ -58,6 +63,7 @@ impl CudaLib {
             CudaLib::Cublas => "cublas",
             CudaLib::CublasLt => "cublasLt",
             CudaLib::Nvrtc => "nvrtc",
+            CudaLib::Nccl => "nccl",
         }
     }
 
@@ -68,12 +74,16 @@ impl CudaLib {
             CudaLib::Cublas => "not needed by the probe itself (GEMM runs through cuBLASLt)",
             CudaLib::CublasLt => "GEMM and burn-in phases are skipped (pip install nvidia-cublas)",
             CudaLib::Nvrtc => "attention, memory-kernel and decode phases are skipped (pip install nvidia-cuda-nvrtc)",
+            CudaLib::Nccl => "the NCCL phase is skipped (pip install nvidia-nccl-cu13)",
         }
     }
 
-    /// The file names cudarc will try, in its order.
+    /// The file names cudarc will try, in its order (NCCL: its real sonames).
     pub fn candidates(self) -> Vec<String> {
-        cudarc::get_lib_name_candidates(self.stem())
+        match self {
+            CudaLib::Nccl => vec!["libnccl.so.2".into(), "libnccl.so".into()],
+            _ => cudarc::get_lib_name_candidates(self.stem()),
+        }
     }
 }
 
@@ -190,8 +200,41 @@ fn open_companions(lib: CudaLib, dir: &Path) {
     }
 }
 
+/// Each library's status and the name or path it opened by, looked up once per process.
+fn all() -> &'static [(CudaLib, LibraryStatus, Option<String>)] {
+    static ALL: OnceLock<Vec<(CudaLib, LibraryStatus, Option<String>)>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        CudaLib::ALL
+            .iter()
+            .map(|&l| {
+                let (status, opened) = find(l);
+                (l, status, opened)
+            })
+            .collect()
+    })
+}
+
+/// Every library's status, in [`CudaLib::ALL`] order.
+pub fn statuses() -> Vec<LibraryStatus> {
+    all().iter().map(|(_, s, _)| s.clone()).collect()
+}
+
+/// Whether `lib` was found and opened.
+pub fn found(lib: CudaLib) -> bool {
+    all().iter().any(|(l, s, _)| *l == lib && s.found)
+}
+
+/// The soname or absolute path `lib` opened by, to open it again (NCCL).
+pub fn opened_as(lib: CudaLib) -> Option<&'static str> {
+    all().iter().find(|(l, _, _)| *l == lib)?.2.as_deref()
+}
+
 /// Finds and opens `lib`; the status says where it came from or where the probe looked.
 pub fn load(lib: CudaLib) -> LibraryStatus {
+    find(lib).0
+}
+
+fn find(lib: CudaLib) -> (LibraryStatus, Option<String>) {
     let candidates = lib.candidates();
     let prefix = format!("lib{}", lib.stem());
     for name in &candidates {
@@ -199,13 +242,14 @@ pub fn load(lib: CudaLib) -> LibraryStatus {
         if let Ok(l) = unsafe { libloading::Library::new(name) } {
             keep(l);
             let path = mapped_path(&prefix).unwrap_or_else(|| format!("{name} (system loader)"));
-            return LibraryStatus {
+            let status = LibraryStatus {
                 name: lib.label().to_owned(),
                 found: true,
                 path: Some(path),
                 searched: vec![],
                 note: None,
             };
+            return (status, Some(name.clone()));
         }
     }
     let dirs = if lib == CudaLib::Driver {
@@ -221,16 +265,17 @@ pub fn load(lib: CudaLib) -> LibraryStatus {
         match unsafe { libloading::Library::new(&path) } {
             Ok(l) => {
                 keep(l);
-                return LibraryStatus {
+                let status = LibraryStatus {
                     name: lib.label().to_owned(),
                     found: true,
                     path: Some(path.display().to_string()),
                     searched: vec![],
                     note: None,
                 };
+                return (status, Some(path.display().to_string()));
             }
             Err(e) => {
-                return LibraryStatus {
+                let status = LibraryStatus {
                     name: lib.label().to_owned(),
                     found: false,
                     path: Some(path.display().to_string()),
@@ -240,6 +285,7 @@ pub fn load(lib: CudaLib) -> LibraryStatus {
                         lib.disables()
                     )),
                 };
+                return (status, None);
             }
         }
     }
@@ -248,7 +294,7 @@ pub fn load(lib: CudaLib) -> LibraryStatus {
     } else {
         "the system loader's path and the directories listed"
     };
-    LibraryStatus {
+    let status = LibraryStatus {
         name: lib.label().to_owned(),
         found: false,
         path: None,
@@ -258,7 +304,8 @@ pub fn load(lib: CudaLib) -> LibraryStatus {
             short_list(&candidates),
             lib.disables()
         )),
-    }
+    };
+    (status, None)
 }
 
 /// The first few candidate names, for messages.
@@ -284,6 +331,7 @@ mod tests {
         assert!(CudaLib::Driver
             .candidates()
             .contains(&"libcuda.so.1".to_string()));
+        assert_eq!(CudaLib::Nccl.candidates()[0], "libnccl.so.2");
     }
 
     #[test]
