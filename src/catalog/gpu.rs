@@ -180,12 +180,25 @@ pub struct Gpu {
     /// Caveats and uncertainties a user should see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Whether the GPU shares the machine's RAM (Apple M-series, DGX Spark, Ryzen AI Max);
+    /// `memory_gib` is then the RAM. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unified_memory: bool,
+    /// Documented share of unified RAM the GPU may use (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_fraction: Option<f64>,
 }
 
 impl Gpu {
-    /// Memory in bytes (`memory_gib` × 2^30).
+    /// GPU-usable memory in bytes: `memory_gib` × 2^30, times `gpu_memory_fraction` for
+    /// unified memory.
     pub fn memory_bytes(&self) -> f64 {
-        self.memory_gib * (1u64 << 30) as f64
+        let share = if self.unified_memory {
+            self.gpu_memory_fraction.unwrap_or(1.0)
+        } else {
+            1.0
+        };
+        self.memory_gib * (1u64 << 30) as f64 * share
     }
 
     /// Peak memory bandwidth in bytes per second.

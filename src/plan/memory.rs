@@ -1,12 +1,12 @@
 //! Memory per GPU for one layout: weights, KV cache, activations, gradients, optimizer states
 //! and runtime overhead. Pure arithmetic; every constant comes from `constants`.
 use super::constants as c;
+use super::engine::{self, Engine};
 use super::layout::Layout;
 use super::request::{PlanRequest, Recompute, Workload};
 use crate::catalog::{Model, ParamCounts};
 use serde::Serialize;
 
-const GIB: f64 = (1u64 << 30) as f64;
 /// Activations are 16-bit in every workload the planner models.
 const ACT_BYTES: f64 = 2.0;
 
@@ -21,7 +21,8 @@ pub struct MemoryBreakdown {
     /// CUDA context, communication buffers and ZeRO-3 gathered parameters.
     pub overhead_bytes: f64,
     pub total_bytes: f64,
-    /// What the plan may use of the GPU (memory × USABLE_VRAM_FRACTION).
+    /// What the engine lets the plan use of the GPU (vLLM's gpu_memory_utilization, llama.cpp's
+    /// --fit margin, PyTorch's USABLE_VRAM_FRACTION, …).
     pub usable_bytes: f64,
     /// usable − total; negative when it does not fit.
     pub headroom_bytes: f64,
@@ -223,7 +224,12 @@ pub fn per_gpu(
     let sharded_weights = mm.weights_bytes * stage_fraction / tp;
     match req.workload {
         Workload::Infer => {
-            m.weights_bytes = sharded_weights;
+            let resident = engine::resident_weight_bytes(
+                req.engine(),
+                model,
+                &super::weights::bytes(model, req, &mm),
+            );
+            m.weights_bytes = resident * stage_fraction / tp;
             let kv_local = if model.is_mla() {
                 // MLA's latent is shared by all heads, so every TP rank keeps all of it.
                 model.kv_elements_per_token_per_layer() as f64
@@ -235,12 +241,7 @@ pub fn per_gpu(
                 * cached_token_layers(model, req.context_tokens)
                 * stage_fraction
                 * req.batch as f64;
-            let chunk = ((req.batch * req.context_tokens) as f64).min(c::PREFILL_CHUNK_TOKENS);
-            let mlp_mats = if model.gated_mlp { 3.0 } else { 2.0 };
-            let per_token = model.hidden_size as f64 * c::INFER_HIDDEN_COPIES
-                + mlp_mats * active_mlp_width(model) as f64 / tp;
-            m.activations_bytes = chunk * per_token * ACT_BYTES
-                + req.batch as f64 * model.vocab_size as f64 / tp * c::LOGIT_BYTES;
+            m.activations_bytes = inference_activations(model, req, tp, gpu_memory_bytes);
         }
         Workload::Train | Workload::Lora | Workload::Qlora => {
             let trainable = mm.trainable_params * stage_fraction / tp;
@@ -267,17 +268,44 @@ pub fn per_gpu(
             }
         }
     }
-    m.overhead_bytes += c::CUDA_CONTEXT_GIB * GIB;
-    if layout.gpus() > 1 {
-        m.overhead_bytes += c::COMM_BUFFER_GIB * GIB;
-    }
+    // Fixed per-process terms follow the engine (PyTorch's for training).
+    let ranks = if req.is_training() {
+        layout.gpus()
+    } else {
+        layout.replica_gpus()
+    };
+    let runtime = req.engine().runtime(req, ranks, gpu_memory_bytes);
+    m.overhead_bytes += runtime.overhead_bytes;
     m.total_bytes = m.weights_bytes
         + m.kv_cache_bytes
         + m.activations_bytes
         + m.gradients_bytes
         + m.optimizer_bytes
         + m.overhead_bytes;
-    m.usable_bytes = gpu_memory_bytes * c::USABLE_VRAM_FRACTION;
+    m.usable_bytes = runtime
+        .budget
+        .usable(gpu_memory_bytes, m.total_bytes - m.kv_cache_bytes);
     m.headroom_bytes = m.usable_bytes - m.total_bytes;
     m
+}
+
+/// Inference activation peak on one GPU of a `tp`-way group: one prefill chunk through one
+/// layer plus the logits. llama.cpp computes in fp32 and sizes its compute buffer for a full
+/// n_ubatch of logits; SGLang's reserve already holds its activations.
+fn inference_activations(model: &Model, req: &PlanRequest, tp: f64, gpu_memory_bytes: f64) -> f64 {
+    let engine = req.engine();
+    if engine.activations_in_reserve() {
+        return 0.0;
+    }
+    let tokens = (req.batch * req.context_tokens) as f64;
+    let chunk = engine
+        .prefill_chunk_tokens(gpu_memory_bytes)
+        .map_or(tokens, |c| tokens.min(c));
+    let mlp_mats = if model.gated_mlp { 3.0 } else { 2.0 };
+    let per_token = model.hidden_size as f64 * c::INFER_HIDDEN_COPIES
+        + mlp_mats * active_mlp_width(model) as f64 / tp;
+    if engine == Engine::LlamaCpp {
+        return chunk * (per_token + model.vocab_size as f64) * c::LOGIT_BYTES;
+    }
+    chunk * per_token * ACT_BYTES + req.batch as f64 * model.vocab_size as f64 / tp * c::LOGIT_BYTES
 }

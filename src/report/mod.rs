@@ -251,7 +251,7 @@ fn plan_vs_probe(
     };
     let chart = verdict::chart(p, &checks, &recomputed, &format!("vs-{}", slug(name)));
     let mut out = vec![Block::Figure(Figure {
-        sections: vec![verdict::verdict_section(p, &checks)],
+        sections: vec![verdict::verdict_section(&checks)],
         chart,
     })];
     out.push(if p.is_training() {

@@ -1,0 +1,366 @@
+//! Engines, layouts, speed and offload checked against measured figures (planner.md §3.5,
+//! the XiongjieDai llama.cpp tables) and against the properties issue 9 asks for.
+use super::*;
+use crate::catalog::Catalog;
+use std::sync::OnceLock;
+
+pub(super) fn cat() -> &'static Catalog {
+    static CAT: OnceLock<Catalog> = OnceLock::new();
+    CAT.get_or_init(|| Catalog::embedded().expect("embedded catalog validates"))
+}
+
+pub(super) fn model(id: &str) -> &'static Model {
+    cat().models.get(id).unwrap()
+}
+
+pub(super) fn gpu(id: &str) -> &'static Gpu {
+    cat().gpus.get(id).unwrap()
+}
+
+pub(super) fn infer(weights: WeightFormat, engine: Engine, context: u64) -> PlanRequest {
+    PlanRequest {
+        weights,
+        engine: Some(engine),
+        kv: engine.default_kv(weights),
+        ..PlanRequest::new(Workload::Infer, context)
+    }
+}
+
+/// llama-bench `tg512`: 512 tokens generated from an empty context.
+pub(super) fn tg512(weights: WeightFormat, exact: Option<f64>) -> PlanRequest {
+    PlanRequest {
+        input_tokens: Some(1),
+        output_tokens: Some(511),
+        exact_weight_bytes: exact,
+        ..infer(weights, Engine::LlamaCpp, 512)
+    }
+}
+
+pub(super) fn one(m: &Model, r: &PlanRequest, n: u32, g: &Gpu) -> GpuOption {
+    let p = compare(cat(), m, r, &[(n, g)]);
+    p.options[0].clone()
+}
+
+pub(super) fn decode(o: &GpuOption) -> f64 {
+    o.speed.expect("speed").decode_tokens_per_s
+}
+
+pub(super) fn within(value: f64, expected: f64, rel: f64) -> bool {
+    (value - expected).abs() <= expected * rel
+}
+
+/// GGUF Q4_0 file bytes: 18 bytes per 32 weights for every matrix and the token embedding, the
+/// output head in Q6_K (210 bytes per 256), norms in f32 (llama.cpp's quantize defaults).
+fn q4_0_bytes(m: &Model) -> f64 {
+    let p = m.param_counts();
+    (p.linear() + p.embedding) as f64 * 18.0 / 32.0
+        + p.lm_head as f64 * 210.0 / 256.0
+        + p.norm as f64 * 4.0
+}
+
+#[test]
+fn llama_cpp_decode_anchors_within_30_percent() {
+    // planner.md §3.5: R7 (RTX 4090, Llama 3 8B F16) and R11 (A100 80GB PCIe, Llama 2).
+    let cases = [
+        (
+            "R7",
+            "llama-3.1-8b",
+            "rtx-4090",
+            WeightFormat::Fp16,
+            None,
+            54.84,
+        ),
+        (
+            "R11 f16",
+            "llama-2-7b",
+            "a100-pcie-80gb",
+            WeightFormat::Fp16,
+            None,
+            73.83,
+        ),
+        (
+            "R11 q4_0",
+            "llama-2-7b",
+            "a100-pcie-80gb",
+            WeightFormat::Q8_0,
+            Some(0),
+            136.24,
+        ),
+        (
+            "R11 70B q4_0",
+            "llama-2-70b",
+            "a100-pcie-80gb",
+            WeightFormat::Q8_0,
+            Some(0),
+            25.68,
+        ),
+    ];
+    for (id, m, g, w, q4, measured) in cases {
+        let m = model(m);
+        let exact = q4.map(|_| q4_0_bytes(m));
+        let o = one(m, &tg512(w, exact), 1, gpu(g));
+        assert!(o.fits, "{id}: {:?}", o.reason);
+        let got = decode(&o);
+        assert!(
+            within(got, measured, 0.30),
+            "{id}: predicted {got:.1} tok/s, measured {measured}"
+        );
+    }
+    // R7's pp512: 9382 tok/s, at the RTX 4090's FP16-accumulate rate.
+    let pp512 = PlanRequest {
+        input_tokens: Some(512),
+        output_tokens: Some(1),
+        ..infer(WeightFormat::Fp16, Engine::LlamaCpp, 513)
+    };
+    let s = one(model("llama-3.1-8b"), &pp512, 1, gpu("rtx-4090"))
+        .speed
+        .unwrap();
+    assert!(
+        within(s.prefill_tokens_per_s, 9382.0, 0.30),
+        "pp512 {}",
+        s.prefill_tokens_per_s
+    );
+}
+
+#[test]
+fn two_gpus_with_layer_split_decode_at_about_the_one_gpu_rate() {
+    let m = model("llama-3.1-8b");
+    let r = tg512(WeightFormat::Q4KM, None);
+    let (one_gpu, two) = (
+        one(m, &r, 1, gpu("rtx-4090")),
+        one(m, &r, 2, gpu("rtx-4090")),
+    );
+    assert!(two.fits && two.layout.unwrap().layer_split && two.layout.unwrap().pp == 2);
+    let ratio = decode(&two) / decode(&one_gpu);
+    // XiongjieDai: 124.65 / 130.58 = 0.95 for Llama 3 8B Q4_K_M.
+    assert!((0.9..1.0).contains(&ratio), "2 GPUs / 1 GPU = {ratio}");
+    // Tensor parallelism would instead read half the weights per GPU.
+    let tp = one(
+        m,
+        &infer(WeightFormat::Bf16, Engine::Vllm, 4096),
+        2,
+        gpu("rtx-4090"),
+    );
+    assert!(tp.layout.unwrap().tp == 2 && !tp.layout.unwrap().layer_split);
+}
+
+#[test]
+fn three_gpus_is_a_legal_llama_cpp_layout_but_not_a_vllm_one() {
+    let m = model("llama-2-70b");
+    let o = one(
+        m,
+        &infer(WeightFormat::Q4KM, Engine::LlamaCpp, 4096),
+        3,
+        gpu("rtx-3090"),
+    );
+    assert!(o.fits, "{:?}", o.reason);
+    assert_eq!(o.layout.unwrap().describe(), "layer split × 3");
+    let v = one(
+        m,
+        &infer(WeightFormat::Gptq, Engine::Vllm, 4096),
+        3,
+        gpu("rtx-3090"),
+    );
+    assert!(!v.fits && v.reason.unwrap().contains("not a legal layout"));
+    // The smallest llama.cpp fit for the 70B on 24 GB cards is a layer split, no TP degree needed.
+    let p = plan(
+        cat(),
+        m,
+        &infer(WeightFormat::Q4KM, Engine::LlamaCpp, 4096),
+        &[gpu("rtx-3090")],
+    );
+    assert!(p.options[0].fits && p.options[0].layout.unwrap().layer_split);
+}
+
+#[test]
+fn a100_pcie_and_sxm_differ_at_tp2_and_tp4_by_their_interconnect() {
+    // Same 1,555 GB/s memory: only the link differs.
+    let m = model("llama-2-13b");
+    let r = infer(WeightFormat::Bf16, Engine::Vllm, 4096);
+    for n in [2, 4] {
+        let sxm = one(m, &r, n, gpu("a100-sxm4-40gb"));
+        let pcie = one(m, &r, n, gpu("a100-pcie-40gb"));
+        let (s, p) = (sxm.speed.unwrap(), pcie.speed.unwrap());
+        assert_eq!(s.interconnect.unwrap().kind, comm::LinkKind::Nvlink);
+        assert_eq!(p.interconnect.unwrap().kind, comm::LinkKind::Pcie);
+        assert!(p.tp_comm_s_per_token > s.tp_comm_s_per_token * 1.2);
+        // Decode all-reduces are small (latency-bound): a few per cent. Prefill moves whole
+        // chunks of activations: PCIe costs far more.
+        assert!(s.decode_tokens_per_s > p.decode_tokens_per_s, "TP{n}");
+        assert!(
+            p.time_to_first_token_s > 1.2 * s.time_to_first_token_s,
+            "TP{n}: {} vs {}",
+            p.time_to_first_token_s,
+            s.time_to_first_token_s
+        );
+        assert!(
+            pcie.warnings.iter().any(|w| w.contains("PCIe")),
+            "{:?}",
+            pcie.warnings
+        );
+    }
+    // One GPU: no link, same speed.
+    let (a, b) = (
+        one(m, &r, 1, gpu("a100-sxm4-40gb")),
+        one(m, &r, 1, gpu("a100-pcie-40gb")),
+    );
+    assert!(a.speed.unwrap().interconnect.is_none());
+    assert_eq!(decode(&a), decode(&b));
+}
+
+#[test]
+fn large_batches_turn_decode_compute_bound() {
+    let m = model("llama-3.1-8b");
+    let at = |batch: u64| {
+        let r = PlanRequest {
+            batch,
+            input_tokens: Some(128),
+            output_tokens: Some(128),
+            ..infer(WeightFormat::Bf16, Engine::Vllm, 256)
+        };
+        one(m, &r, 1, gpu("h100-sxm5-80gb")).speed.unwrap()
+    };
+    let (small, big) = (at(1), at(1024));
+    assert_eq!(small.decode_bound, speed::Bound::Memory);
+    assert_eq!(big.decode_bound, speed::Bound::Compute);
+    assert!(big.decode_batch_tokens_per_s > 50.0 * small.decode_batch_tokens_per_s);
+    assert!(big.decode_batch_tokens_per_s < 1024.0 * small.decode_batch_tokens_per_s / 4.0);
+    // Serving counts the prompts too: below the decode-only rate.
+    assert!(big.serving.output_tokens_per_s < big.decode_batch_tokens_per_s);
+    assert!(big.inter_token_latency_s > small.inter_token_latency_s);
+}
+
+#[test]
+fn moe_decode_reads_active_experts_alone() {
+    let m = model("mixtral-8x7b");
+    let r = infer(WeightFormat::Bf16, Engine::Vllm, 4096);
+    let o = one(m, &r, 2, gpu("h100-sxm5-80gb"));
+    let s = o.speed.unwrap();
+    let weights = memory::model_memory(m, &r).weights_bytes;
+    let all_experts_rate =
+        2.0 * gpu("h100-sxm5-80gb").bandwidth_bytes_per_s() * s.decode_bandwidth_efficiency
+            / weights;
+    assert!(
+        s.decode_tokens_per_s > 2.0 * all_experts_rate,
+        "{} vs {all_experts_rate}",
+        s.decode_tokens_per_s
+    );
+}
+
+#[test]
+fn prefill_has_a_weight_read_floor() {
+    let m = model("llama-3.1-70b");
+    let r = PlanRequest {
+        input_tokens: Some(1),
+        output_tokens: Some(1),
+        ..infer(WeightFormat::Bf16, Engine::Vllm, 4096)
+    };
+    let s = one(m, &r, 4, gpu("h100-sxm5-80gb")).speed.unwrap();
+    // One token still reads a quarter of 141 GB per GPU.
+    let floor = 141e9 / 4.0 / (3350e9 * s.decode_bandwidth_efficiency);
+    assert!(
+        s.time_to_first_token_s > 0.95 * floor,
+        "{} vs {floor}",
+        s.time_to_first_token_s
+    );
+}
+
+#[test]
+fn engines_keep_different_memory_per_gpu() {
+    let m = model("llama-3.1-8b");
+    let g = gpu("rtx-4090");
+    let l = Layout {
+        tp: 1,
+        pp: 1,
+        dp: 1,
+        nodes: 1,
+        gpus_per_node: 1,
+        layer_split: false,
+    };
+    let mem = |e| memory::per_gpu(m, &infer(WeightFormat::Bf16, e, 4096), &l, g.memory_bytes());
+    let (v, s, c) = (
+        mem(Engine::Vllm),
+        mem(Engine::Sglang),
+        mem(Engine::LlamaCpp),
+    );
+    const G: f64 = (1u64 << 30) as f64;
+    assert!((v.usable_bytes / G - 0.92 * 24.0).abs() < 1e-9);
+    assert!((c.usable_bytes / G - 23.0).abs() < 1e-9);
+    // llama.cpp leaves the 1 GB token embedding in host RAM.
+    assert!(v.weights_bytes - c.weights_bytes > 0.9e9);
+    // SGLang's reserve on a 24 GB card at TP1 is 2.9 GiB.
+    assert!((s.overhead_bytes / G - 2.9).abs() < 1e-9);
+}
+
+#[test]
+fn training_mfu_and_goodput_defaults_follow_model_and_cluster_size() {
+    // Falcon-180B: 3.5T tokens on 4,096 A100 40GB; published ~7 M GPU-hours.
+    let r = PlanRequest {
+        train_tokens: Some(3.5e12),
+        ..PlanRequest::new(Workload::Train, 2048)
+    };
+    let t = speed::training(model("falcon-180b"), &r, gpu("a100-sxm4-40gb"), 4096).unwrap();
+    assert!(within(t.gpu_hours, 7.0e6, 0.15), "{} GPU-h", t.gpu_hours);
+    assert_eq!(t.goodput, speed::TRAIN_GOODPUT);
+    let small_big_cluster = speed::default_train_mfu(1.25e8, 1024);
+    let big_small_cluster = speed::default_train_mfu(7e10, 128);
+    assert!(small_big_cluster < 0.8 * big_small_cluster);
+    assert_eq!(big_small_cluster, speed::TRAIN_MFU_BASE);
+    // Overrides win.
+    let fixed = PlanRequest {
+        efficiencies: Efficiencies {
+            train_mfu: Some(0.3),
+            train_goodput: Some(1.0),
+            ..Efficiencies::default()
+        },
+        ..r
+    };
+    let t = speed::training(model("falcon-180b"), &fixed, gpu("a100-sxm4-40gb"), 4096).unwrap();
+    assert_eq!((t.mfu, t.goodput), (0.3, 1.0));
+}
+
+#[test]
+fn requests_the_engines_cannot_serve_are_rejected() {
+    let m = model("llama-3.1-8b");
+    let train_on_vllm = PlanRequest {
+        engine: Some(Engine::Vllm),
+        ..PlanRequest::new(Workload::Lora, 2048)
+    };
+    assert_eq!(
+        check(m, &train_on_vllm),
+        Err(PlanError::EngineCannotTrain("vllm"))
+    );
+    let tp_on_llama_cpp = PlanRequest {
+        tp: Some(2),
+        ..infer(WeightFormat::Q4KM, Engine::LlamaCpp, 4096)
+    };
+    assert!(matches!(
+        check(m, &tp_on_llama_cpp),
+        Err(PlanError::EngineSplitsLayers { .. })
+    ));
+    let offload_on_vllm = PlanRequest {
+        gpu_layers: Some(GpuLayers::Count(10)),
+        ..infer(WeightFormat::Bf16, Engine::Vllm, 4096)
+    };
+    assert!(matches!(
+        check(m, &offload_on_vllm),
+        Err(PlanError::OffloadNeedsLlamaCpp(_))
+    ));
+    let cpu_moe_dense = PlanRequest {
+        cpu_moe: true,
+        ..infer(WeightFormat::Q4KM, Engine::LlamaCpp, 4096)
+    };
+    assert!(matches!(
+        check(m, &cpu_moe_dense),
+        Err(PlanError::CpuMoeOnDense(_))
+    ));
+    let too_many = PlanRequest {
+        input_tokens: Some(4000),
+        output_tokens: Some(200),
+        ..infer(WeightFormat::Bf16, Engine::Vllm, 4096)
+    };
+    assert!(matches!(
+        check(m, &too_many),
+        Err(PlanError::TokensExceedContext { .. })
+    ));
+}
