@@ -352,12 +352,14 @@ fn sglang_reserve_gib(memory: f64, ranks: u32) -> f64 {
 pub fn resident_weight_bytes(
     engine: Engine,
     model: &Model,
-    weights: &super::weights::Bytes,
+    req: &PlanRequest,
+    mm: &super::memory::ModelMemory,
 ) -> f64 {
     if engine == Engine::LlamaCpp && !model.tie_word_embeddings {
-        weights.total - weights.embedding
+        let w = super::weights::bytes(model, req, mm);
+        w.total - w.embedding
     } else {
-        weights.total
+        mm.weights_bytes
     }
 }
 

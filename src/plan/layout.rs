@@ -200,8 +200,7 @@ pub fn best_with(
 fn pinned_product(req: &PlanRequest) -> u64 {
     [req.tp, req.pp, req.dp]
         .iter()
-        .map(|d| d.unwrap_or(1).max(1) as u64)
-        .product()
+        .fold(1u64, |m, d| m.saturating_mul(d.unwrap_or(1).max(1) as u64))
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -233,7 +232,7 @@ fn in_node_counts(req: &PlanRequest, node_size: u32) -> Vec<u32> {
 fn node_steps(req: &PlanRequest, node_size: u32) -> (u64, std::ops::RangeInclusive<u64>) {
     let node = node_size.max(1) as u64;
     let m = pinned_product(req);
-    let step = node / gcd(node, m) * m;
+    let step = (node / gcd(node, m)).saturating_mul(m);
     let most = (req.max_nodes as u64 * node).min(u32::MAX as u64);
     (step, (node / step + 1)..=(most / step))
 }
@@ -270,6 +269,9 @@ pub fn smallest_fit(
     }
     let (step, ks) = node_steps(req, node_size);
     let (lo, hi) = (*ks.start(), *ks.end());
+    if lo > hi {
+        return Err(last);
+    }
     let legal = |k: u64| !layouts_with(model, req, (k * step) as u32, node_size).is_empty();
     // Legality only ends (more nodes than layers to pipeline): find the last legal count.
     let Some(hi) = super::largest(lo, hi, legal) else {

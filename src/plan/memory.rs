@@ -224,11 +224,7 @@ pub fn per_gpu(
     let sharded_weights = mm.weights_bytes * stage_fraction / tp;
     match req.workload {
         Workload::Infer => {
-            let resident = engine::resident_weight_bytes(
-                req.engine(),
-                model,
-                &super::weights::bytes(model, req, &mm),
-            );
+            let resident = engine::resident_weight_bytes(req.engine(), model, req, &mm);
             m.weights_bytes = resident * stage_fraction / tp;
             let kv_local = if model.is_mla() {
                 // MLA's latent is shared by all heads, so every TP rank keeps all of it.

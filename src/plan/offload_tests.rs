@@ -190,6 +190,15 @@ fn pinned_layouts_and_pure_data_parallelism() {
     .options[0];
     let l = o.layout.unwrap();
     assert!(o.fits && l.tp == 2 && l.pp == 2, "{}", l.describe());
+    // Absurd pins overflow nothing and find no layout.
+    let absurd = PlanRequest {
+        tp: Some(u32::MAX),
+        pp: Some(u32::MAX),
+        dp: Some(u32::MAX),
+        max_nodes: u32::MAX,
+        ..base.clone()
+    };
+    assert!(!plan(cat(), m, &absurd, &[h100]).options[0].fits);
     // An impossible pin says so.
     let bad = PlanRequest {
         tp: Some(3),
