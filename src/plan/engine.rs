@@ -52,21 +52,22 @@ constants! {
     LLAMA_CPP_CUDA_CONTEXT_GIB: 0.45, "GiB per GPU";
     /// llama.cpp's physical batch (n_ubatch default 512): sizes its compute buffer and prompt chunks.
     LLAMA_CPP_UBATCH_TOKENS: 512.0, "tokens";
-    /// llama.cpp decode as a fraction of the bandwidth roofline on GDDR cards; fitted with the
-    /// two below to the XiongjieDai GPU-Benchmarks-on-LLM-Inference llama.cpp tables (Llama 3
-    /// 8B F16/Q4_K_M and 70B Q4_K_M tg512, 1-8 GPUs): 74 points within ±30 %.
-    LLAMA_CPP_DECODE_EFFICIENCY_GDDR: 0.9, "fraction";
+    /// llama.cpp decode as a fraction of the bandwidth roofline on GDDR cards; fitted (minimax)
+    /// with the efficiency on HBM, the layer overhead and the stage hop to the XiongjieDai
+    /// GPU-Benchmarks-on-LLM-Inference llama.cpp tables (Llama 3 8B F16/Q4_K_M and 70B Q4_K_M
+    /// tg512, 1-8 GPUs of 14 kinds): all 74 points within ±22 %.
+    LLAMA_CPP_DECODE_EFFICIENCY_GDDR: 0.92, "fraction";
     /// llama.cpp decode efficiency on HBM GPUs (A100, H100 PCIe: 1.1 TB/s of about 2 TB/s reached).
-    LLAMA_CPP_DECODE_EFFICIENCY_HBM: 0.55, "fraction";
+    LLAMA_CPP_DECODE_EFFICIENCY_HBM: 0.52, "fraction";
     /// llama.cpp decode efficiency on unified-memory machines (Apple M1 Max, M2 Ultra, M3 Max
     /// rows of the same tables, ±35 %).
     LLAMA_CPP_DECODE_EFFICIENCY_UNIFIED: 0.65, "fraction";
     /// Fixed time per layer and token in llama.cpp decode (kernel launches, synchronisation),
     /// from the same fit.
-    LLAMA_CPP_LAYER_OVERHEAD_US: 85.0, "µs per layer";
+    LLAMA_CPP_LAYER_OVERHEAD_US: 80.0, "µs per layer";
     /// Time per token for each extra GPU of a llama.cpp layer split (hand-over between devices),
     /// from the same fit (1 to 8 RTX 3090/4090, A6000, L40S, A100, H100 PCIe).
-    LLAMA_CPP_STAGE_HOP_US: 275.0, "µs per GPU boundary";
+    LLAMA_CPP_STAGE_HOP_US: 475.0, "µs per GPU boundary";
     /// llama.cpp prompt processing as a fraction of the FP16 peak it computes in (cuBLAS with
     /// CUBLAS_COMPUTE_16F, i.e. the FP16-accumulate rate on GeForce): pp512 of Llama 3 8B F16 is
     /// 46 % on an RTX 4090 and 40 % on an A100 PCIe (XiongjieDai tables).

@@ -32,6 +32,17 @@ impl MemoryBreakdown {
     pub fn fits(&self) -> bool {
         self.headroom_bytes >= 0.0
     }
+
+    /// Sets `total_bytes` to the sum of the terms and `headroom_bytes` against `usable_bytes`.
+    pub fn settle(&mut self) {
+        self.total_bytes = self.weights_bytes
+            + self.kv_cache_bytes
+            + self.activations_bytes
+            + self.gradients_bytes
+            + self.optimizer_bytes
+            + self.overhead_bytes;
+        self.headroom_bytes = self.usable_bytes - self.total_bytes;
+    }
 }
 
 /// Whole-model figures that do not depend on the layout.
@@ -272,16 +283,11 @@ pub fn per_gpu(
     };
     let runtime = req.engine().runtime(req, ranks, gpu_memory_bytes);
     m.overhead_bytes += runtime.overhead_bytes;
-    m.total_bytes = m.weights_bytes
-        + m.kv_cache_bytes
-        + m.activations_bytes
-        + m.gradients_bytes
-        + m.optimizer_bytes
-        + m.overhead_bytes;
+    m.settle();
     m.usable_bytes = runtime
         .budget
         .usable(gpu_memory_bytes, m.total_bytes - m.kv_cache_bytes);
-    m.headroom_bytes = m.usable_bytes - m.total_bytes;
+    m.settle();
     m
 }
 

@@ -131,13 +131,7 @@ fn apply(
     }
     // The KV cache of host blocks lives in host RAM.
     m.kv_cache_bytes *= p.gpu_block_share();
-    m.total_bytes = m.weights_bytes
-        + m.kv_cache_bytes
-        + m.activations_bytes
-        + m.gradients_bytes
-        + m.optimizer_bytes
-        + m.overhead_bytes;
-    m.headroom_bytes = m.usable_bytes - m.total_bytes;
+    m.settle();
     m
 }
 
