@@ -1,7 +1,8 @@
 //! `llmrig plan` and `llmrig compare` arguments.
+use crate::plan::constants::DEFAULT_OUTPUT_TOKENS;
 use crate::plan::{
-    Attention, KvFormat, LoraTrainable, OffloadTarget, PlanRequest, Recompute, WeightFormat,
-    Workload,
+    Attention, Engine, GpuLayers, KvFormat, LoraTrainable, OffloadTarget, PlanRequest, Recompute,
+    WeightFormat, Workload,
 };
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -53,9 +54,49 @@ pub struct PlanOptions {
     /// Context tokens per sequence (default: the model's maximum, at most 4096).
     #[arg(long, short)]
     pub context: Option<u64>,
-    /// Sequences at once (training: micro-batch per GPU).
-    #[arg(long, short, default_value_t = 1)]
+    /// Sequences at once: concurrent requests when serving (training: micro-batch per GPU).
+    #[arg(
+        long,
+        short,
+        default_value_t = 1,
+        visible_alias = "concurrency",
+        alias = "users"
+    )]
     pub batch: u64,
+    /// Prompt tokens per request, for time to first token and serving throughput
+    /// (default: the context less the output tokens).
+    #[arg(long, value_name = "N", help_heading = "Model and workload")]
+    pub input_tokens: Option<u64>,
+    /// Generated tokens per request (default 256, at most half the context).
+    #[arg(long, value_name = "N", help_heading = "Model and workload")]
+    pub output_tokens: Option<u64>,
+    /// Inference engine (default: llama.cpp for GGUF weights, vllm otherwise; training
+    /// assumes the PyTorch stack, `transformers`).
+    #[arg(long, value_enum, help_heading = "Engine and speed")]
+    pub engine: Option<Engine>,
+    /// Fix the tensor-parallel degree (the rest of the layout is searched).
+    #[arg(long, value_name = "N", help_heading = "Engine and speed")]
+    pub tp: Option<u32>,
+    /// Fix the pipeline stages (the GPUs of a llama.cpp/transformers layer split).
+    #[arg(long, value_name = "N", help_heading = "Engine and speed")]
+    pub pp: Option<u32>,
+    /// Fix the data-parallel replicas (inference: independent copies serving side by side).
+    #[arg(long, value_name = "N", help_heading = "Engine and speed")]
+    pub dp: Option<u32>,
+    /// llama.cpp layers on the GPUs (-ngl): a number, or `auto` for as many as fit; the rest
+    /// runs from host RAM.
+    #[arg(long, value_name = "N|auto", value_parser = parse_gpu_layers, help_heading = "Engine and speed")]
+    pub gpu_layers: Option<GpuLayers>,
+    /// Keep MoE expert weights in host RAM (llama.cpp --cpu-moe).
+    #[arg(long, help_heading = "Engine and speed")]
+    pub cpu_moe: bool,
+    /// Fraction of a training run's wall clock spent on useful steps (default 0.9).
+    #[arg(long, help_heading = "Engine and speed")]
+    pub goodput: Option<f64>,
+    /// Host memory bandwidth for offloaded weights in GB/s, e.g. the CPU STREAM triad that
+    /// `llmrig probe` measures (default: the build's RAM, theoretical).
+    #[arg(long, value_name = "GB/S", help_heading = "Hardware")]
+    pub host_bandwidth_gb_per_s: Option<f64>,
     /// Activation recomputation when training (default: selective; full for lora/qlora).
     #[arg(long, value_enum)]
     pub recompute: Option<Recompute>,
@@ -171,6 +212,17 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Parses `--gpu-layers`: `auto` or a layer count.
+pub fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(GpuLayers::Auto);
+    }
+    s.trim()
+        .parse()
+        .map(GpuLayers::Count)
+        .map_err(|_| format!("'{s}' is not a layer count or 'auto'"))
+}
+
 /// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
 pub fn parse_option(s: &str) -> Result<(u32, String), String> {
     let split = s
@@ -193,19 +245,31 @@ pub fn parse_option(s: &str) -> Result<(u32, String), String> {
 impl PlanOptions {
     /// The planning request these options describe, for a model of `max_context` tokens.
     pub fn request(&self, max_context: u64) -> PlanRequest {
-        let context = self.context.unwrap_or(max_context.min(4096));
+        // Prompt and output lengths imply the context when it is not given.
+        let context = self.context.unwrap_or_else(|| match self.input_tokens {
+            Some(input) => {
+                input.saturating_add(self.output_tokens.unwrap_or(DEFAULT_OUTPUT_TOKENS as u64))
+            }
+            None => max_context.min(4096),
+        });
         let mut req = PlanRequest::new(self.workload, context);
         if let Some(p) = self.precision {
             req.weights = p;
         }
+        req.engine = self.engine;
         req.kv = self
             .kv_precision
-            .unwrap_or(if req.weights == WeightFormat::Fp32 {
-                KvFormat::Fp32
-            } else {
-                KvFormat::Bf16
-            });
+            .unwrap_or_else(|| req.engine().default_kv(req.weights));
         req.batch = self.batch;
+        req.input_tokens = self.input_tokens;
+        req.output_tokens = self.output_tokens;
+        req.tp = self.tp;
+        req.pp = self.pp;
+        req.dp = self.dp;
+        req.gpu_layers = self.gpu_layers;
+        req.cpu_moe = self.cpu_moe;
+        req.host_bandwidth_gb_per_s = self.host_bandwidth_gb_per_s;
+        req.efficiencies.train_goodput = self.goodput;
         if let Some(r) = self.recompute {
             req.recompute = r;
         }
@@ -225,15 +289,9 @@ impl PlanOptions {
             GradPrecision::Bf16 => 2.0,
         };
         req.train_tokens = self.train_tokens;
-        if let Some(e) = self.decode_efficiency {
-            req.efficiencies.decode_bandwidth = e;
-        }
-        if let Some(e) = self.prefill_mfu {
-            req.efficiencies.prefill_mfu = e;
-        }
-        if let Some(e) = self.mfu {
-            req.efficiencies.train_mfu = e;
-        }
+        req.efficiencies.decode_bandwidth = self.decode_efficiency;
+        req.efficiencies.prefill_mfu = self.prefill_mfu;
+        req.efficiencies.train_mfu = self.mfu;
         req.usd_per_kwh = self.usd_per_kwh;
         req.electricity = self.electricity.clone();
         req.grid_gco2_per_kwh = self.grid_gco2_per_kwh;
@@ -265,6 +323,9 @@ mod tests {
             (8, "a100-80gb".into())
         );
         assert!(parse_option("0xh100").is_err());
+        assert_eq!(parse_gpu_layers("auto").unwrap(), GpuLayers::Auto);
+        assert_eq!(parse_gpu_layers("20").unwrap(), GpuLayers::Count(20));
+        assert!(parse_gpu_layers("-1").is_err());
         assert!(parse_option("h100").is_err());
     }
 }

@@ -3,11 +3,16 @@
 //! Rules (stated in every plan):
 //! - Tensor parallelism (TP) stays inside one node, and its degree must divide the attention
 //!   heads; KV heads are split when TP divides them and replicated when TP is a multiple of them.
-//! - Inference uses TP inside a node and pipeline stages (PP) only across nodes: a layer-split
-//!   pipeline inside a node leaves all but one GPU idle at each decode step.
+//! - Tensor-parallel engines (vLLM, SGLang, TensorRT-LLM) pipeline (PP) only across nodes unless
+//!   `--pp` asks for stages inside one; layer-split engines (llama.cpp, transformers) put
+//!   consecutive layers on any number of GPUs of one node.
 //! - Training may also pipeline inside a node and adds data parallelism (DP); ZeRO-2/3 shard
 //!   over DP and (as in DeepSpeed) cannot be combined with PP.
-use super::memory::{self, MemoryBreakdown};
+//! - Inference data parallelism (`--dp`) runs independent replicas.
+//! - `--tp`, `--pp` and `--dp` fix a degree; the others are searched.
+use super::engine::Split;
+use super::memory::MemoryBreakdown;
+use super::offload;
 use super::request::PlanRequest;
 use crate::catalog::Model;
 use serde::Serialize;
@@ -17,12 +22,16 @@ use serde::Serialize;
 pub struct Layout {
     /// Tensor-parallel degree (inside a node).
     pub tp: u32,
-    /// Pipeline stages.
+    /// Pipeline stages (GPUs of a layer split).
     pub pp: u32,
-    /// Data-parallel replicas (training).
+    /// Data-parallel replicas.
     pub dp: u32,
     pub nodes: u32,
     pub gpus_per_node: u32,
+    /// Whether the stages are a layer split that one batch passes in turn (llama.cpp,
+    /// transformers) rather than a pipeline working on several micro-batches.
+    #[serde(default)]
+    pub layer_split: bool,
 }
 
 impl Layout {
@@ -30,11 +39,25 @@ impl Layout {
         self.tp * self.pp * self.dp
     }
 
-    /// Short form, e.g. `TP8` or `TP8 × PP2 × DP4 (8 nodes)`.
+    /// GPUs holding one copy of the model (tp × pp).
+    pub fn replica_gpus(&self) -> u32 {
+        self.tp * self.pp
+    }
+
+    /// Short form, e.g. `TP8`, `TP8 × PP2 × DP4 (8 nodes of 8)` or `layer split × 3`.
     pub fn describe(&self) -> String {
-        let mut parts = vec![format!("TP{}", self.tp)];
-        if self.pp > 1 {
-            parts.push(format!("PP{}", self.pp));
+        let mut parts = Vec::new();
+        if self.layer_split {
+            parts.push(if self.pp > 1 {
+                format!("layer split × {}", self.pp)
+            } else {
+                "1 GPU".to_owned()
+            });
+        } else {
+            parts.push(format!("TP{}", self.tp));
+            if self.pp > 1 {
+                parts.push(format!("PP{}", self.pp));
+            }
         }
         if self.dp > 1 {
             parts.push(format!("DP{}", self.dp));
@@ -63,6 +86,15 @@ pub fn legal_tp(model: &Model, max: u32) -> Vec<u32> {
         .collect()
 }
 
+fn layers(model: &Model) -> u32 {
+    model.num_hidden_layers.min(u32::MAX as u64) as u32
+}
+
+/// Whether `v` matches a degree the user fixed.
+fn pinned(fixed: Option<u32>, v: u32) -> bool {
+    fixed.is_none_or(|f| f == v)
+}
+
 /// Every candidate layout with exactly `gpus` GPUs, for nodes of `node_size` GPUs.
 pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32) -> Vec<Layout> {
     let node_size = node_size.max(1);
@@ -74,37 +106,76 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
         return Vec::new();
     }
     let per_node = gpus / nodes;
-    let layers = model.num_hidden_layers as u32;
+    let layers = layers(model);
+    let at = |tp, pp, dp, layer_split| Layout {
+        tp,
+        pp,
+        dp,
+        nodes,
+        gpus_per_node: per_node,
+        layer_split,
+    };
     let mut out = Vec::new();
-    for tp in legal_tp(model, per_node) {
-        if !gpus.is_multiple_of(tp) {
-            continue;
-        }
-        let rest = gpus / tp;
-        if !req.is_training() {
-            // One TP group per node, one pipeline stage per node.
-            if tp == per_node && rest == nodes && nodes <= layers {
-                out.push(Layout {
-                    tp,
-                    pp: nodes,
-                    dp: 1,
-                    nodes,
-                    gpus_per_node: per_node,
-                });
-            }
-            continue;
-        }
-        for pp in (1..=rest.min(layers)).filter(|pp| rest.is_multiple_of(*pp)) {
-            if pp > 1 && req.zero_stage >= 2 {
+    if req.is_training() {
+        for tp in legal_tp(model, per_node) {
+            if !gpus.is_multiple_of(tp) || !pinned(req.tp, tp) {
                 continue;
             }
-            out.push(Layout {
-                tp,
-                pp,
-                dp: rest / pp,
-                nodes,
-                gpus_per_node: per_node,
-            });
+            let rest = gpus / tp;
+            for pp in (1..=rest.min(layers)).filter(|pp| rest.is_multiple_of(*pp)) {
+                if (pp > 1 && req.zero_stage >= 2) || !pinned(req.pp, pp) {
+                    continue;
+                }
+                if pinned(req.dp, rest / pp) {
+                    out.push(at(tp, pp, rest / pp, false));
+                }
+            }
+        }
+        return out;
+    }
+    let dp = req.dp.unwrap_or(1).max(1);
+    if !gpus.is_multiple_of(dp) {
+        return out;
+    }
+    let group = gpus / dp;
+    // Replicas fill nodes evenly; a replica spans whole nodes or shares one.
+    if nodes > 1 && !(group.is_multiple_of(per_node) || per_node.is_multiple_of(group)) {
+        return out;
+    }
+    match req.engine().split() {
+        Split::Layer => {
+            if group <= per_node && group <= layers && pinned(req.tp, 1) && pinned(req.pp, group) {
+                out.push(at(1, group, dp, true));
+            }
+        }
+        Split::Tensor if group <= per_node => {
+            for tp in legal_tp(model, group) {
+                let pp = group / tp;
+                // Inside one node only TP, unless stages are asked for.
+                let default_pp = req.pp.is_some() || pp == 1;
+                if group.is_multiple_of(tp)
+                    && default_pp
+                    && pinned(req.tp, tp)
+                    && pinned(req.pp, pp)
+                    && pp <= layers
+                {
+                    out.push(at(tp, pp, dp, false));
+                }
+            }
+        }
+        Split::Tensor => {
+            for tp in legal_tp(model, per_node) {
+                let pp = group / tp;
+                let default_tp = req.tp.is_some() || tp == per_node;
+                if group.is_multiple_of(tp)
+                    && default_tp
+                    && pinned(req.tp, tp)
+                    && pinned(req.pp, pp)
+                    && pp <= layers
+                {
+                    out.push(at(tp, pp, dp, false));
+                }
+            }
         }
     }
     out
@@ -121,44 +192,114 @@ pub fn best_with(
 ) -> Option<(Layout, MemoryBreakdown)> {
     layouts_with(model, req, gpus, node_size)
         .into_iter()
-        .map(|l| (l, memory::per_gpu(model, req, &l, gpu_memory_bytes)))
+        .map(|l| (l, offload::per_gpu(model, req, &l, gpu_memory_bytes)))
         .max_by(|a, b| a.1.headroom_bytes.total_cmp(&b.1.headroom_bytes))
 }
 
-/// GPU counts worth trying, ascending. Inference: the legal TP degrees inside one node, then
-/// whole nodes. Training: powers of two inside a node and the full node, then whole nodes, so
-/// every larger count can hold each smaller layout with more data parallelism.
-pub fn gpu_counts(model: &Model, req: &PlanRequest, node_size: u32) -> Vec<u32> {
-    let node_size = node_size.max(1);
-    let mut counts: Vec<u32> = if req.is_training() {
-        (0..32)
-            .map(|i| 1u32 << i)
-            .take_while(|&n| n < node_size)
-            .chain([node_size])
-            .collect()
-    } else {
-        legal_tp(model, node_size)
-    };
-    counts.extend((2..=req.max_nodes).map(|n| n * node_size));
-    counts.dedup();
-    counts
+/// GPUs a fixed layout implies: the product of the degrees the user pinned.
+fn pinned_product(req: &PlanRequest) -> u64 {
+    [req.tp, req.pp, req.dp]
+        .iter()
+        .fold(1u64, |m, d| m.saturating_mul(d.unwrap_or(1).max(1) as u64))
 }
 
-/// The smallest layout that fits, or the largest tried when nothing fits.
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// GPU counts inside one node worth trying, ascending. Training without fixed degrees: powers
+/// of two and the full node, so every larger count holds each smaller layout with more data
+/// parallelism; otherwise every multiple of the fixed degrees (illegal ones yield no layout).
+fn in_node_counts(req: &PlanRequest, node_size: u32) -> Vec<u32> {
+    let m = pinned_product(req).min(u32::MAX as u64) as u32;
+    if req.is_training() && m == 1 {
+        let mut v: Vec<u32> = (0..32)
+            .map(|i| 1u32 << i)
+            .take_while(|&n| n < node_size)
+            .collect();
+        v.push(node_size);
+        return v;
+    }
+    (1..=node_size).filter(|n| n.is_multiple_of(m)).collect()
+}
+
+/// Whole-node counts are `k × step` GPUs for `k` in the returned range; `step` is a whole
+/// number of nodes divisible by the fixed degrees, and the range never exceeds --max-nodes.
+fn node_steps(req: &PlanRequest, node_size: u32) -> (u64, std::ops::RangeInclusive<u64>) {
+    let node = node_size.max(1) as u64;
+    let m = pinned_product(req);
+    let step = (node / gcd(node, m)).saturating_mul(m);
+    let most = (req.max_nodes as u64 * node).min(u32::MAX as u64);
+    (step, (node / step + 1)..=(most / step))
+}
+
+/// GPU counts worth trying, ascending and lazily: the in-node counts, then whole nodes up to
+/// --max-nodes (never materialised, so `--max-nodes 4294967295` costs nothing up front).
+pub fn gpu_counts(req: &PlanRequest, node_size: u32) -> impl Iterator<Item = u32> {
+    let node_size = node_size.max(1);
+    let (step, ks) = node_steps(req, node_size);
+    in_node_counts(req, node_size)
+        .into_iter()
+        .chain(ks.map(move |k| (k * step) as u32))
+}
+
+/// The smallest layout that fits, or the largest tried when nothing fits. Beyond one node the
+/// search gallops and bisects over node counts (a fit at n nodes also fits at more), so it
+/// evaluates O(log --max-nodes) counts.
 pub fn smallest_fit(
     model: &Model,
     req: &PlanRequest,
     node_size: u32,
     gpu_memory_bytes: f64,
 ) -> Result<(Layout, MemoryBreakdown), Option<(Layout, MemoryBreakdown)>> {
+    let node_size = node_size.max(1);
+    let eval = |n: u64| best_with(model, req, n as u32, node_size, gpu_memory_bytes);
     let mut last = None;
-    for gpus in gpu_counts(model, req, node_size) {
-        if let Some((layout, mem)) = best_with(model, req, gpus, node_size, gpu_memory_bytes) {
+    for n in in_node_counts(req, node_size) {
+        if let Some((layout, mem)) = eval(n as u64) {
             if mem.fits() {
                 return Ok((layout, mem));
             }
             last = Some((layout, mem));
         }
     }
-    Err(last)
+    let (step, ks) = node_steps(req, node_size);
+    let (lo, hi) = (*ks.start(), *ks.end());
+    if lo > hi {
+        return Err(last);
+    }
+    let legal = |k: u64| !layouts_with(model, req, (k * step) as u32, node_size).is_empty();
+    // Legality only ends (more nodes than layers to pipeline): find the last legal count.
+    let Some(hi) = super::largest(lo, hi, legal) else {
+        return Err(last);
+    };
+    let fits = |k: u64| eval(k * step).filter(|(_, m)| m.fits());
+    // Gallop to a fitting count, then bisect down to the first one.
+    let (mut bad, mut probe) = (lo - 1, lo);
+    loop {
+        if let Some(hit) = fits(probe) {
+            let mut best = (probe, hit);
+            let mut good = probe;
+            while good - bad > 1 {
+                let mid = bad + (good - bad) / 2;
+                match fits(mid) {
+                    Some(h) => {
+                        good = mid;
+                        best = (mid, h);
+                    }
+                    None => bad = mid,
+                }
+            }
+            return Ok(best.1);
+        }
+        bad = probe;
+        if probe == hi {
+            return Err(eval(hi * step).or(last));
+        }
+        probe = (probe.saturating_mul(2)).min(hi);
+    }
 }

@@ -1,6 +1,7 @@
 //! Memory per GPU for one layout: weights, KV cache, activations, gradients, optimizer states
 //! and runtime overhead. Pure arithmetic; every constant comes from `constants`.
 use super::constants as c;
+use super::engine::{self, Engine};
 use super::layout::Layout;
 use super::request::{PlanRequest, Workload};
 use super::training;
@@ -9,7 +10,6 @@ use serde::Serialize;
 
 pub use super::training::{lora_params, training_states};
 
-const GIB: f64 = (1u64 << 30) as f64;
 /// Activations are 16-bit in every workload the planner models.
 const ACT_BYTES: f64 = 2.0;
 
@@ -24,7 +24,8 @@ pub struct MemoryBreakdown {
     /// CUDA context, communication buffers and ZeRO-3 gathered parameters.
     pub overhead_bytes: f64,
     pub total_bytes: f64,
-    /// What the plan may use of the GPU (memory × USABLE_VRAM_FRACTION).
+    /// What the engine lets the plan use of the GPU (vLLM's gpu_memory_utilization, llama.cpp's
+    /// --fit margin, PyTorch's USABLE_VRAM_FRACTION, …).
     pub usable_bytes: f64,
     /// usable − total; negative when it does not fit.
     pub headroom_bytes: f64,
@@ -36,6 +37,17 @@ pub struct MemoryBreakdown {
 impl MemoryBreakdown {
     pub fn fits(&self) -> bool {
         self.headroom_bytes >= 0.0
+    }
+
+    /// Sets `total_bytes` to the sum of the terms and `headroom_bytes` against `usable_bytes`.
+    pub fn settle(&mut self) {
+        self.total_bytes = self.weights_bytes
+            + self.kv_cache_bytes
+            + self.activations_bytes
+            + self.gradients_bytes
+            + self.optimizer_bytes
+            + self.overhead_bytes;
+        self.headroom_bytes = self.usable_bytes - self.total_bytes;
     }
 }
 
@@ -133,32 +145,50 @@ pub fn per_gpu(
     let sharded_weights = mm.weights_bytes * stage_fraction / tp;
     match req.workload {
         Workload::Infer => {
-            m.weights_bytes = sharded_weights;
+            let resident = engine::resident_weight_bytes(req.engine(), model, req, &mm);
+            m.weights_bytes = resident * stage_fraction / tp;
             m.kv_cache_bytes = sequence_cache_bytes(model, req, layout.tp as u64)
                 * stage_fraction
                 * req.batch as f64;
-            let chunk = ((req.batch * req.context_tokens) as f64).min(c::PREFILL_CHUNK_TOKENS);
-            let mlp_mats = if model.gated_mlp { 3.0 } else { 2.0 };
-            let per_token = model.hidden_size as f64 * c::INFER_HIDDEN_COPIES
-                + mlp_mats * active_mlp_width(model) as f64 / tp;
-            m.activations_bytes = chunk * per_token * ACT_BYTES
-                + req.batch as f64 * model.vocab_size as f64 / tp * c::LOGIT_BYTES;
+            m.activations_bytes = inference_activations(model, req, tp, gpu_memory_bytes);
         }
         Workload::Train | Workload::Lora | Workload::Qlora => {
             m = training::per_gpu(model, req, layout, &mm, sharded_weights);
         }
     }
-    m.overhead_bytes += c::CUDA_CONTEXT_GIB * GIB;
-    if layout.gpus() > 1 {
-        m.overhead_bytes += c::COMM_BUFFER_GIB * GIB;
-    }
-    m.total_bytes = m.weights_bytes
-        + m.kv_cache_bytes
-        + m.activations_bytes
-        + m.gradients_bytes
-        + m.optimizer_bytes
-        + m.overhead_bytes;
-    m.usable_bytes = gpu_memory_bytes * c::USABLE_VRAM_FRACTION;
-    m.headroom_bytes = m.usable_bytes - m.total_bytes;
+    // Fixed per-process terms follow the engine (PyTorch's for training).
+    let ranks = if req.is_training() {
+        layout.gpus()
+    } else {
+        layout.replica_gpus()
+    };
+    let runtime = req.engine().runtime(req, ranks, gpu_memory_bytes);
+    m.overhead_bytes += runtime.overhead_bytes;
+    m.settle();
+    m.usable_bytes = runtime
+        .budget
+        .usable(gpu_memory_bytes, m.total_bytes - m.kv_cache_bytes);
+    m.settle();
     m
+}
+
+/// Inference activation peak on one GPU of a `tp`-way group: one prefill chunk through one
+/// layer plus the logits. llama.cpp computes in fp32 and sizes its compute buffer for a full
+/// n_ubatch of logits; SGLang's reserve already holds its activations.
+fn inference_activations(model: &Model, req: &PlanRequest, tp: f64, gpu_memory_bytes: f64) -> f64 {
+    let engine = req.engine();
+    if engine.activations_in_reserve() {
+        return 0.0;
+    }
+    let tokens = (req.batch * req.context_tokens) as f64;
+    let chunk = engine
+        .prefill_chunk_tokens(gpu_memory_bytes)
+        .map_or(tokens, |c| tokens.min(c));
+    let mlp_mats = if model.gated_mlp { 3.0 } else { 2.0 };
+    let per_token = model.hidden_size as f64 * c::INFER_HIDDEN_COPIES
+        + mlp_mats * active_mlp_width(model) as f64 / tp;
+    if engine == Engine::LlamaCpp {
+        return chunk * (per_token + model.vocab_size as f64) * c::LOGIT_BYTES;
+    }
+    chunk * per_token * ACT_BYTES + req.batch as f64 * model.vocab_size as f64 / tp * c::LOGIT_BYTES
 }

@@ -5,23 +5,30 @@
 //! `llmrig report` and other tools read; see `SCHEMA_VERSION`).
 
 pub mod calibrate;
+pub mod comm;
 pub mod constants;
 mod cost;
+pub mod engine;
 pub mod format;
 pub mod layout;
 pub mod memory;
+pub mod offload;
 pub mod parts;
 mod request;
 pub mod speed;
 mod training;
+pub mod weights;
 
 pub use cost::{CloudCost, Cost, Emissions};
+pub use engine::Engine;
 pub use format::{FormatInfo, KvFormat, WeightFormat};
 pub use layout::Layout;
 pub use memory::{MemoryBreakdown, ModelMemory};
+pub use offload::Offload;
 pub use parts::{NodeBuild, PartLine};
 pub use request::{
-    Attention, Efficiencies, LoraTrainable, OffloadTarget, PlanRequest, Recompute, Workload,
+    check, Attention, Efficiencies, GpuLayers, LoraTrainable, OffloadTarget, PlanError,
+    PlanRequest, Recompute, Workload,
 };
 pub use speed::{Speed, TrainingTime};
 
@@ -79,6 +86,8 @@ pub struct GpuOption {
     pub emissions: Option<Emissions>,
     pub speed: Option<Speed>,
     pub training: Option<TrainingTime>,
+    /// What stays in host RAM when llama.cpp offloads layers or experts.
+    pub offload: Option<Offload>,
     pub warnings: Vec<String>,
 }
 
@@ -106,6 +115,7 @@ impl GpuOption {
             emissions: None,
             speed: None,
             training: None,
+            offload: None,
             warnings: precision_warnings(gpu, req),
         }
     }
@@ -120,6 +130,8 @@ pub struct Plan {
     pub tool_version: &'static str,
     pub model: ModelSummary,
     pub request: PlanRequest,
+    /// The engine the plan assumes (the request's, or the default for its format).
+    pub engine: Engine,
     pub weight_format: FormatInfo,
     pub model_memory: ModelMemory,
     pub options: Vec<GpuOption>,
@@ -134,12 +146,15 @@ pub struct Plan {
     pub grid_source: String,
     pub assumptions: Vec<Assumption>,
     pub rules: Vec<&'static str>,
+    /// Warnings about the request as a whole (e.g. a context beyond the model's maximum).
+    pub warnings: Vec<String>,
 }
 
 /// Layout and sizing rules every plan states.
 pub const RULES: &[&str] = &[
     "tensor parallelism stays inside one node; its degree divides the attention heads, and KV heads are split or replicated",
-    "inference pipelines only across nodes (one stage per node); training may pipeline inside a node and adds data parallelism",
+    "vLLM, SGLang and TensorRT-LLM pipeline only across nodes unless --pp asks; llama.cpp and transformers split layers over any number of GPUs of one node, which one token passes in turn",
+    "training may pipeline inside a node and adds data parallelism; inference --dp runs independent replicas",
     "ZeRO-2/3 shard over data parallelism and are not combined with pipeline parallelism (as in DeepSpeed)",
     "training activations follow Korthikanti et al. 2022 with sequence parallelism when TP > 1, in 16-bit",
     "training assumes FlashAttention/SDPA (no s² attention scores stored) unless --attention eager, and a Hugging Face cross-entropy loss holding LOSS_BYTES_PER_LOGIT per token × vocabulary entry",
@@ -148,113 +163,20 @@ pub const RULES: &[&str] = &[
     "PSU capacity covers the DC load with headroom for transients; circuits are sized for continuous load",
 ];
 
-/// Planning failures that are the user's to fix.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum PlanError {
-    #[error("context of {requested} tokens exceeds {model}'s maximum of {max}")]
-    ContextTooLong {
-        model: String,
-        requested: u64,
-        max: u64,
-    },
-    #[error("'{field}' must be at least {min}")]
-    TooSmall { field: &'static str, min: String },
-    #[error("'{field}' must be between {min} and 1 (got {value:?})")]
-    NotAFraction {
-        field: &'static str,
-        min: f64,
-        value: f64,
-    },
-    #[error("ZeRO stage must be 0, 1, 2 or 3 (got {0})")]
-    ZeroStage(u8),
-    #[error("--train-tokens only applies to training workloads (train, lora, qlora)")]
-    TrainTokensForInference,
-    #[error("--lora-trainable only applies to lora and qlora")]
-    LoraTrainableWithoutLora,
-    #[error("--offload params needs ZeRO-3 (DeepSpeed offloads parameters only at stage 3; got --zero {0})")]
-    ParamOffloadNeedsZero3(u8),
-    #[error("--grid-gco2-per-kwh must be between 0 and 2000 (got {0})")]
-    GridIntensity(f64),
-    #[error("'{field}' must be {expected} (got {value})")]
-    OutOfRange {
-        field: &'static str,
-        value: String,
-        expected: String,
-    },
-    #[error("{flags}: only used for {applies_to}; this workload would ignore it")]
-    IgnoredFlags {
-        flags: String,
-        applies_to: &'static str,
-    },
-}
-
-/// Checks a request against the model before planning.
-pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
-    if req.context_tokens > model.max_position_embeddings {
-        return Err(PlanError::ContextTooLong {
-            model: model.id.clone(),
-            requested: req.context_tokens,
-            max: model.max_position_embeddings,
-        });
-    }
-    if req.context_tokens == 0 {
-        return Err(PlanError::TooSmall {
-            field: "context",
-            min: "1".into(),
-        });
-    }
-    if req.batch == 0 {
-        return Err(PlanError::TooSmall {
-            field: "batch",
-            min: "1".into(),
-        });
-    }
-    if req.max_nodes == 0 {
-        return Err(PlanError::TooSmall {
-            field: "max-nodes",
-            min: "1".into(),
-        });
-    }
-    if req.zero_stage > 3 {
-        return Err(PlanError::ZeroStage(req.zero_stage));
-    }
-    for (field, value) in [
-        ("decode-efficiency", req.efficiencies.decode_bandwidth),
-        ("prefill-mfu", req.efficiencies.prefill_mfu),
-        ("mfu", req.efficiencies.train_mfu),
-        ("utilization", req.utilization),
-    ] {
-        // An idle rig (utilization 0) is a valid question; an efficiency near zero is not.
-        let min = if field == "utilization" {
-            0.0
-        } else {
-            request::MIN_EFFICIENCY
-        };
-        if !(min..=1.0).contains(&value) {
-            return Err(PlanError::NotAFraction { field, min, value });
-        }
-    }
-    if req.train_tokens.is_some() && !req.is_training() {
-        return Err(PlanError::TrainTokensForInference);
-    }
-    let lora_parts = req.lora_trainable.embed || req.lora_trainable.head;
-    if lora_parts && !matches!(req.workload, Workload::Lora | Workload::Qlora) {
-        return Err(PlanError::LoraTrainableWithoutLora);
-    }
-    if req.offload_params && req.zero_stage < 3 {
-        return Err(PlanError::ParamOffloadNeedsZero3(req.zero_stage));
-    }
-    if let Some(g) = req.grid_gco2_per_kwh {
-        if !(0.0..=2000.0).contains(&g) {
-            return Err(PlanError::GridIntensity(g));
-        }
-    }
-    request::check_limits(model, req)
-}
-
 /// GPUs one node of this GPU type holds: the largest platform in the catalog for it, else its
-/// fabric's size, else 8 (an HGX board or a 4U PCIe server).
+/// fabric's size, else 8 (an HGX board or a 4U PCIe server). A unified-memory chip is one per
+/// machine unless a platform lists more.
 pub fn node_size(cat: &Catalog, gpu: &Gpu) -> u32 {
+    if gpu.unified_memory {
+        return cat
+            .platforms
+            .iter()
+            .filter(|p| p.gpus.contains(&gpu.id))
+            .map(|p| p.max_gpus)
+            .max()
+            .unwrap_or(1)
+            .max(1);
+    }
     let from_platforms = cat
         .platforms
         .iter()
@@ -335,8 +257,9 @@ fn evaluate(
     let mm = memory::model_memory(model, req);
     let fits = mem.fits();
     let memory_bytes = gpu.memory_bytes();
-    let fits_with = |r: &PlanRequest| memory::per_gpu(model, r, &layout, memory_bytes).fits();
-    let max_context_tokens = largest(1, model.max_position_embeddings, |ctx| {
+    let fits_with = |r: &PlanRequest| offload::per_gpu(model, r, &layout, memory_bytes).fits();
+    let context_limit = model.max_position_embeddings.max(req.context_tokens);
+    let max_context_tokens = largest(1, context_limit, |ctx| {
         fits_with(&PlanRequest {
             context_tokens: ctx,
             ..req.clone()
@@ -350,12 +273,12 @@ fn evaluate(
     });
     if !fits {
         let reason = format!(
-            "needs {:.1} GiB per GPU on {} but {:.1} GiB is usable ({:.0} % of {} GiB)",
+            "needs {:.1} GiB per GPU on {} but {:.1} GiB is usable of {} GiB with {}",
             mem.total_bytes / GIB,
             layout.describe(),
             mem.usable_bytes / GIB,
-            constants::USABLE_VRAM_FRACTION * 100.0,
-            gpu.memory_gib
+            gpu.memory_gib,
+            req.engine().name()
         );
         // The longest context that would fit this layout tells the user what to trim.
         return GpuOption {
@@ -371,6 +294,9 @@ fn evaluate(
         max_batch,
         ..GpuOption::unfit(gpu, req, layout.gpus(), Some((layout, mem)), String::new())
     };
+    let placement = offload::placement(model, req, &layout, memory_bytes);
+    let mut offloaded =
+        offload::report(model, req, &placement, mm.weights_bytes, mm.kv_cache_bytes);
     let node = parts::node(
         cat,
         &parts::NodeInputs {
@@ -378,11 +304,13 @@ fn evaluate(
             gpus_per_node: layout.gpus_per_node,
             nodes: layout.nodes,
             // A node loads the shards its GPUs serve, before any ZeRO sharding.
-            node_weight_bytes: (mm.weights_bytes / (layout.tp * layout.pp) as f64
+            node_weight_bytes: (mm.weights_bytes / layout.replica_gpus() as f64
                 * layout.gpus_per_node as f64)
                 .min(mm.weights_bytes),
             model_weight_bytes: mm.weights_bytes,
-            offload_host_bytes: mem.offload_host_bytes_per_node,
+            // Offloaded weights are the mapped file the node already loads; their KV cache is extra.
+            offload_host_bytes: mem.offload_host_bytes_per_node
+                + offloaded.as_ref().map_or(0.0, |o| o.host_kv_cache_bytes) / layout.nodes as f64,
             nic_per_gpu: req.is_training(),
         },
     );
@@ -400,7 +328,31 @@ fn evaluate(
         node,
     };
     option.warnings.extend(build.node.warnings.iter().cloned());
-    let speed = (!req.is_training()).then(|| speed::inference(model, req, gpu, &layout, &mm));
+    let host = offloaded
+        .as_ref()
+        .and_then(|_| offload::host_memory(cat, req, gpu, Some(&build.node)));
+    if let Some(o) = offloaded.as_mut() {
+        o.host_memory = host.clone();
+        if host.is_none() {
+            option.warnings.push(format!(
+                "{} keeps weights in host RAM, but the host memory bandwidth is unknown: pass --host-bandwidth-gb-per-s (llmrig probe's CPU STREAM triad) for a decode speed",
+                o.flags
+            ));
+        }
+    }
+    option
+        .warnings
+        .extend(comm::link_warnings(req, gpu, &layout));
+    let env = speed::Env {
+        network: comm::fastest_network(cat).map(comm::network),
+        placement,
+        host,
+    };
+    let speed = if req.is_training() {
+        None
+    } else {
+        speed::inference(model, req, gpu, &layout, &mm, &env)
+    };
     option.training = speed::training(model, req, gpu, layout.gpus());
     let cost = cost::cost(
         cat,
@@ -416,6 +368,7 @@ fn evaluate(
         .map(|g| cost::emissions(&cost, req, option.training.as_ref(), g));
     option.cost = Some(cost);
     option.speed = speed;
+    option.offload = offloaded;
     option.build = Some(build);
     option
 }
@@ -518,17 +471,35 @@ fn finish(
         tool_version: env!("CARGO_PKG_VERSION"),
         model: model_summary(model),
         request: req.clone(),
+        engine: req.engine(),
         weight_format: FormatInfo::for_plan(model, req.weights, req.exact_weight_bytes),
         model_memory: memory::model_memory(model, req),
-        options,
         recommended,
         usd_per_kwh: tariff.usd_per_kwh,
         electricity_source: tariff.source,
         grid_gco2_per_kwh: tariff.grid_gco2_per_kwh,
         grid_source: tariff.grid_source,
-        assumptions: constants::ALL.to_vec(),
+        assumptions: assumptions(req, &options),
+        options,
         rules: RULES.to_vec(),
+        warnings: request::warnings(model, req),
     }
+}
+
+/// The constants a plan used: the general ones, its engine's, the interconnect model for
+/// inference, the offload figures when something is offloaded, training time for training.
+fn assumptions(req: &PlanRequest, options: &[GpuOption]) -> Vec<Assumption> {
+    let mut out: Vec<Assumption> = constants::ALL.to_vec();
+    if req.is_training() {
+        out.extend(speed::ALL.iter().cloned());
+    } else {
+        out.extend(req.engine().assumptions().cloned());
+        out.extend(comm::ALL.iter().cloned());
+        if options.iter().any(|o| o.offload.is_some()) {
+            out.extend(offload::ALL.iter().cloned());
+        }
+    }
+    out
 }
 
 /// Plans `req` on each GPU type: the smallest legal layout that fits, with its parts, cost
@@ -542,14 +513,20 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
             match layout::smallest_fit(model, req, node, gpu.memory_bytes()) {
                 Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
                 Err(closest) => {
+                    let engine = req.engine();
+                    let reach = if engine.spans_nodes() || req.is_training() {
+                        format!("in up to {} nodes of {node}", req.max_nodes)
+                    } else {
+                        format!("in one node of {node} ({} splits layers inside one machine)", engine.name())
+                    };
                     let reason = match closest {
                         Some((l, m)) => format!(
-                            "does not fit in up to {} nodes of {node}: the largest layout, {}, needs {:.1} GiB per GPU of {:.1} usable",
-                            req.max_nodes,
+                            "does not fit {reach}: the largest layout, {}, needs {:.1} GiB per GPU of {:.1} usable",
                             l.describe(),
                             m.total_bytes / GIB,
                             m.usable_bytes / GIB
                         ),
+                        None if has_pins(req) => "no legal layout with the fixed --tp/--pp/--dp".to_owned(),
                         None => format!("no legal layout: {} attention heads admit no tensor-parallel degree up to {node}", model.num_attention_heads),
                     };
                     let n = closest.map(|(l, _)| l.gpus()).unwrap_or(0);
@@ -577,12 +554,30 @@ pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32,
     finish("comparison", cat, model, req, evaluated)
 }
 
+fn has_pins(req: &PlanRequest) -> bool {
+    req.tp.is_some() || req.pp.is_some() || req.dp.is_some()
+}
+
 fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String {
     if n > node && !n.is_multiple_of(node) {
         return format!("{n} GPUs is not a whole number of {node}-GPU nodes");
     }
     if n.div_ceil(node) > req.max_nodes {
         return format!("{n} GPUs needs more than --max-nodes {}", req.max_nodes);
+    }
+    let engine = req.engine();
+    if has_pins(req) {
+        return format!(
+            "{n} GPUs admit no {} layout with the fixed --tp/--pp/--dp",
+            engine.name()
+        );
+    }
+    if !req.is_training() && engine.split() == engine::Split::Layer {
+        return format!(
+            "{n} GPUs is not a legal {} layout: a layer split stays inside one {node}-GPU node and has at most one GPU per layer ({} layers)",
+            engine.name(),
+            model.num_hidden_layers
+        );
     }
     let legal = layout::legal_tp(model, node);
     format!(
@@ -598,3 +593,8 @@ fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String
 mod price_sweep;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
+mod offload_tests;

@@ -1,7 +1,7 @@
 //! What the user asks the planner.
 use super::constants as c;
+use super::engine::{Engine, Split};
 use super::format::{KvFormat, WeightFormat};
-use super::PlanError;
 use crate::catalog::Model;
 use serde::{Deserialize, Serialize};
 
@@ -66,25 +66,34 @@ pub struct LoraTrainable {
     pub head: bool,
 }
 
-/// Efficiency factors the user may override.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Efficiency factors the user fixed; `None` means the engine's (or, for training, the model
+/// and cluster size's) default, which each option reports with its speed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Efficiencies {
     /// Fraction of memory-bandwidth roofline that decode reaches.
-    pub decode_bandwidth: f64,
+    #[serde(default)]
+    pub decode_bandwidth: Option<f64>,
     /// Fraction of dense tensor peak that prefill reaches.
-    pub prefill_mfu: f64,
-    /// Fraction of dense tensor peak that training reaches.
-    pub train_mfu: f64,
+    #[serde(default)]
+    pub prefill_mfu: Option<f64>,
+    /// Fraction of dense tensor peak that training reaches while it runs.
+    #[serde(default)]
+    pub train_mfu: Option<f64>,
+    /// Fraction of a training run's wall clock spent on useful steps (the rest: restarts,
+    /// evaluation, checkpoints).
+    #[serde(default)]
+    pub train_goodput: Option<f64>,
 }
 
-impl Default for Efficiencies {
-    fn default() -> Self {
-        Efficiencies {
-            decode_bandwidth: c::DECODE_BANDWIDTH_EFFICIENCY,
-            prefill_mfu: c::PREFILL_MFU,
-            train_mfu: c::TRAIN_MFU,
-        }
-    }
+/// How many layers llama.cpp keeps on the GPUs (`-ngl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GpuLayers {
+    /// As many as fit, the rest on the host (llama.cpp's --fit).
+    Auto,
+    /// Exactly this -ngl: the output head and the last n − 1 blocks on the GPUs.
+    #[serde(untagged)]
+    Count(u32),
 }
 
 /// A complete planning request. Build one with [`PlanRequest::new`] and adjust fields.
@@ -135,6 +144,34 @@ pub struct PlanRequest {
     pub utilization: f64,
     /// Most nodes a layout may span.
     pub max_nodes: u32,
+    /// The engine; the default for the weight format when absent (see [`Engine::default_for`]).
+    #[serde(default)]
+    pub engine: Option<Engine>,
+    /// Prompt tokens per request (default: the context less the output tokens).
+    #[serde(default)]
+    pub input_tokens: Option<u64>,
+    /// Generated tokens per request (default DEFAULT_OUTPUT_TOKENS, at most half the context).
+    #[serde(default)]
+    pub output_tokens: Option<u64>,
+    /// Fixed tensor-parallel degree; searched when absent.
+    #[serde(default)]
+    pub tp: Option<u32>,
+    /// Fixed pipeline stages (layer-split GPUs for llama.cpp and transformers).
+    #[serde(default)]
+    pub pp: Option<u32>,
+    /// Fixed data-parallel replicas (inference: independent copies serving in parallel).
+    #[serde(default)]
+    pub dp: Option<u32>,
+    /// llama.cpp layers on the GPUs; all of them when absent.
+    #[serde(default)]
+    pub gpu_layers: Option<GpuLayers>,
+    /// Keep every MoE expert tensor in host RAM (llama.cpp --cpu-moe).
+    #[serde(default)]
+    pub cpu_moe: bool,
+    /// Host memory bandwidth for offloaded weights, GB/s (e.g. `llmrig probe`'s CPU STREAM
+    /// triad); from the build's CPU and RAM when absent.
+    #[serde(default)]
+    pub host_bandwidth_gb_per_s: Option<f64>,
 }
 
 impl PlanRequest {
@@ -169,13 +206,215 @@ impl PlanRequest {
             electricity: None,
             utilization: 1.0,
             max_nodes: 64,
+            engine: None,
+            input_tokens: None,
+            output_tokens: None,
+            tp: None,
+            pp: None,
+            dp: None,
+            gpu_layers: None,
+            cpu_moe: false,
+            host_bandwidth_gb_per_s: None,
         }
+    }
+
+    /// The engine the plan assumes: the user's, else the default for the format and workload.
+    pub fn engine(&self) -> Engine {
+        self.engine
+            .unwrap_or_else(|| Engine::default_for(self.weights, self.workload))
+    }
+
+    /// Generated tokens per request.
+    pub fn output_tokens(&self) -> u64 {
+        self.output_tokens
+            .unwrap_or((c::DEFAULT_OUTPUT_TOKENS as u64).min(self.context_tokens / 2))
+            .max(1)
+    }
+
+    /// Prompt tokens per request.
+    pub fn input_tokens(&self) -> u64 {
+        self.input_tokens
+            .unwrap_or_else(|| self.context_tokens.saturating_sub(self.output_tokens()))
+            .max(1)
+    }
+
+    /// Whether some weights stay in host RAM (llama.cpp partial offload or --cpu-moe).
+    pub fn offloads(&self) -> bool {
+        self.cpu_moe || self.gpu_layers.is_some()
     }
 
     /// Whether the workload trains (needs gradients and activations for backward).
     pub fn is_training(&self) -> bool {
         self.workload != Workload::Infer
     }
+}
+
+/// Planning failures that are the user's to fix.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("'{field}' must be at least {min}")]
+    TooSmall { field: &'static str, min: String },
+    #[error("'{field}' must be between {min} and 1 (got {value:?})")]
+    NotAFraction {
+        field: &'static str,
+        min: f64,
+        value: f64,
+    },
+    #[error("'{field}' must be a positive number (got {value})")]
+    NotPositive { field: &'static str, value: f64 },
+    #[error("ZeRO stage must be 0, 1, 2 or 3 (got {0})")]
+    ZeroStage(u8),
+    #[error("--train-tokens only applies to training workloads (train, lora, qlora)")]
+    TrainTokensForInference,
+    #[error("--lora-trainable only applies to lora and qlora")]
+    LoraTrainableWithoutLora,
+    #[error("--offload params needs ZeRO-3 (DeepSpeed offloads parameters only at stage 3; got --zero {0})")]
+    ParamOffloadNeedsZero3(u8),
+    #[error("--grid-gco2-per-kwh must be between 0 and 2000 (got {0})")]
+    GridIntensity(f64),
+    #[error("'{field}' must be {expected} (got {value})")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("{flags}: only used for {applies_to}; this workload would ignore it")]
+    IgnoredFlags {
+        flags: String,
+        applies_to: &'static str,
+    },
+    #[error("{0} serves models but does not train them: training plans assume the PyTorch stack (--engine transformers)")]
+    EngineCannotTrain(&'static str),
+    #[error(
+        "{engine} splits layers across GPUs; --tp {tp} needs --engine vllm, sglang or tensorrt-llm"
+    )]
+    EngineSplitsLayers { engine: &'static str, tp: u32 },
+    #[error("--gpu-layers and --cpu-moe keep weights on the CPU with llama.cpp, not {0} (add --engine llama.cpp)")]
+    OffloadNeedsLlamaCpp(&'static str),
+    #[error("--cpu-moe keeps MoE experts on the CPU, but {0} has no experts (use --gpu-layers)")]
+    CpuMoeOnDense(String),
+    #[error("--input-tokens {input} + --output-tokens {output} exceed the context of {context} tokens (raise --context)")]
+    TokensExceedContext {
+        input: u64,
+        output: u64,
+        context: u64,
+    },
+}
+
+/// Checks a request against the model before planning.
+pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
+    for (field, value) in [
+        ("context", req.context_tokens),
+        ("batch", req.batch),
+        ("max-nodes", req.max_nodes as u64),
+    ]
+    .into_iter()
+    .chain(
+        [("tp", req.tp), ("pp", req.pp), ("dp", req.dp)]
+            .into_iter()
+            .filter_map(|(f, v)| v.map(|v| (f, v as u64))),
+    )
+    .chain(
+        [
+            ("input-tokens", req.input_tokens),
+            ("output-tokens", req.output_tokens),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| v.map(|v| (f, v))),
+    ) {
+        if value == 0 {
+            return Err(PlanError::TooSmall {
+                field,
+                min: "1".into(),
+            });
+        }
+    }
+    if req.zero_stage > 3 {
+        return Err(PlanError::ZeroStage(req.zero_stage));
+    }
+    let e = &req.efficiencies;
+    for (field, value) in [
+        ("decode-efficiency", e.decode_bandwidth),
+        ("prefill-mfu", e.prefill_mfu),
+        ("mfu", e.train_mfu),
+        ("goodput", e.train_goodput),
+        ("utilization", Some(req.utilization)),
+    ] {
+        let Some(value) = value else { continue };
+        // An idle rig (utilization 0) is a valid question; an efficiency near zero is not.
+        let min = if field == "utilization" {
+            0.0
+        } else {
+            MIN_EFFICIENCY
+        };
+        if !(min..=1.0).contains(&value) {
+            return Err(PlanError::NotAFraction { field, min, value });
+        }
+    }
+    if let Some(v) = req.host_bandwidth_gb_per_s {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(PlanError::NotPositive {
+                field: "host-bandwidth-gb-per-s",
+                value: v,
+            });
+        }
+    }
+    if req.train_tokens.is_some() && !req.is_training() {
+        return Err(PlanError::TrainTokensForInference);
+    }
+    let lora_parts = req.lora_trainable.embed || req.lora_trainable.head;
+    if lora_parts && !matches!(req.workload, Workload::Lora | Workload::Qlora) {
+        return Err(PlanError::LoraTrainableWithoutLora);
+    }
+    if req.offload_params && req.zero_stage < 3 {
+        return Err(PlanError::ParamOffloadNeedsZero3(req.zero_stage));
+    }
+    if let Some(g) = req.grid_gco2_per_kwh {
+        if !(0.0..=2000.0).contains(&g) {
+            return Err(PlanError::GridIntensity(g));
+        }
+    }
+    let engine = req.engine();
+    if req.is_training() && engine != Engine::Transformers {
+        return Err(PlanError::EngineCannotTrain(engine.name()));
+    }
+    if let Some(tp) = req.tp.filter(|&t| t > 1 && !req.is_training()) {
+        if engine.split() == Split::Layer {
+            return Err(PlanError::EngineSplitsLayers {
+                engine: engine.name(),
+                tp,
+            });
+        }
+    }
+    if req.offloads() && !req.is_training() {
+        if !engine.offloads_to_host() {
+            return Err(PlanError::OffloadNeedsLlamaCpp(engine.name()));
+        }
+        if req.cpu_moe && !model.is_moe() {
+            return Err(PlanError::CpuMoeOnDense(model.id.clone()));
+        }
+    }
+    let (input, output) = (req.input_tokens(), req.output_tokens());
+    if input.saturating_add(output) > req.context_tokens {
+        return Err(PlanError::TokensExceedContext {
+            input,
+            output,
+            context: req.context_tokens,
+        });
+    }
+    check_limits(model, req)
+}
+
+/// Warnings about the request as a whole.
+pub fn warnings(model: &Model, req: &PlanRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    if req.context_tokens > model.max_position_embeddings {
+        out.push(format!(
+            "context of {} tokens exceeds {}'s maximum of {}: the plan sizes the KV cache for it, but the model needs RoPE scaling (e.g. YaRN) to use it, and quality beyond the trained length is not guaranteed",
+            req.context_tokens, model.id, model.max_position_embeddings
+        ));
+    }
+    out
 }
 
 /// Most nodes a layout may span (far beyond the largest clusters built).
@@ -185,7 +424,7 @@ pub const MAX_NODES: u32 = 16_384;
 pub const MAX_CONTEXT: u64 = 1 << 32;
 /// Most sequences planned at once.
 pub const MAX_BATCH: u64 = 1 << 20;
-/// Least efficiency or MFU accepted (checked in [`super::check`]): below 0.1 % the estimate
+/// Least efficiency or MFU accepted (checked in [`check`]): below 0.1 % the estimate
 /// says nothing.
 pub const MIN_EFFICIENCY: f64 = 0.001;
 /// Electricity prices accepted, USD per kWh (the dearest retail tariffs are under $1).
@@ -202,7 +441,7 @@ fn out_of_range(field: &'static str, value: impl std::fmt::Debug, expected: Stri
     }
 }
 
-/// Bounds the planner needs beyond the basic checks in [`super::check`]: counts that would
+/// Bounds the planner needs beyond the basic checks in [`check`]: counts that would
 /// overflow or take unbounded time, prices and efficiencies that would give negative, infinite
 /// or meaningless money and speed, and flags the workload ignores.
 pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
@@ -271,6 +510,10 @@ pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanE
             "--mfu",
             req.efficiencies.train_mfu != d.efficiencies.train_mfu,
         ),
+        (
+            "--goodput",
+            req.efficiencies.train_goodput != d.efficiencies.train_goodput,
+        ),
     ];
     let lora = [("--lora-rank", req.lora_rank != d.lora_rank)];
     let inference = [
@@ -281,6 +524,14 @@ pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanE
         (
             "--prefill-mfu",
             req.efficiencies.prefill_mfu != d.efficiencies.prefill_mfu,
+        ),
+        ("--gpu-layers", req.gpu_layers != d.gpu_layers),
+        ("--cpu-moe", req.cpu_moe != d.cpu_moe),
+        ("--input-tokens", req.input_tokens != d.input_tokens),
+        ("--output-tokens", req.output_tokens != d.output_tokens),
+        (
+            "--host-bandwidth-gb-per-s",
+            req.host_bandwidth_gb_per_s != d.host_bandwidth_gb_per_s,
         ),
     ];
     let (ignored, applies_to): (Vec<&str>, _) = match req.workload {

@@ -183,7 +183,9 @@ fn falcon_180b_gpu_hours_at_stated_mfu() {
         train_tokens: Some(3.5e12),
         ..PlanRequest::new(Workload::Train, 2048)
     };
-    r.efficiencies.train_mfu = 0.48;
+    // Falcon's 48 % is implied by published GPU-hours, which include lost time: goodput 1.
+    r.efficiencies.train_mfu = Some(0.48);
+    r.efficiencies.train_goodput = Some(1.0);
     let t = speed::training(model("falcon-180b"), &r, gpu("a100-sxm4-40gb"), 4096).unwrap();
     assert!(within(t.flops, 3.78e24, 0.015), "{:e}", t.flops);
     assert!(
@@ -236,11 +238,15 @@ fn compare_v100_against_a100_for_a_model_that_fits_one() {
 #[test]
 fn bad_requests_are_rejected() {
     let m = model("falcon-180b");
+    // A context beyond the model's maximum is a warning (RoPE scaling), not an error.
     let too_long = PlanRequest::new(Workload::Infer, 4096);
-    assert!(matches!(
-        check(m, &too_long),
-        Err(PlanError::ContextTooLong { .. })
-    ));
+    assert!(check(m, &too_long).is_ok());
+    let p = plan(cat(), m, &too_long, &[gpu("a100-sxm4-80gb")]);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("RoPE")),
+        "{:?}",
+        p.warnings
+    );
     let zero_batch = PlanRequest {
         batch: 0,
         ..PlanRequest::new(Workload::Infer, 1024)
@@ -273,7 +279,7 @@ fn out_of_range_and_ignored_values_are_rejected() {
         );
     }
     let mut tiny = infer();
-    tiny.efficiencies.decode_bandwidth = 1e-320;
+    tiny.efficiencies.decode_bandwidth = Some(1e-320);
     assert_eq!(
         err(tiny),
         "'decode-efficiency' must be between 0.001 and 1 (got 1e-320)"
@@ -313,7 +319,7 @@ fn out_of_range_and_ignored_values_are_rejected() {
         "--zero, --offload, --recompute, --lora-rank: only used for training (--workload train, lora or qlora); this workload would ignore it"
     );
     let mut train = PlanRequest::new(Workload::Train, 1024);
-    train.efficiencies.prefill_mfu = 0.9;
+    train.efficiencies.prefill_mfu = Some(0.9);
     assert!(err(train).starts_with("--prefill-mfu: only used for inference"));
     // A flag at its default value is what the plan uses anyway.
     assert!(check(
@@ -356,7 +362,7 @@ mod properties {
             let m = model(&ids[idx % ids.len()]);
             let ctx = ctx.min(m.max_position_embeddings);
             let longer = (ctx + extra).min(m.max_position_embeddings);
-            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1 };
+            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1, layer_split: false };
             let r = PlanRequest { batch, ..PlanRequest::new(w, ctx) };
             let base = total(m, &r, &l);
             let long = total(m, &PlanRequest { context_tokens: longer, ..r.clone() }, &l);
@@ -373,7 +379,7 @@ mod properties {
             bigger.num_hidden_layers += grow;
             bigger.intermediate_size += 64 * grow;
             prop_assert!(bigger.param_counts().total > m.param_counts().total);
-            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1 };
+            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1, layer_split: false };
             let r = PlanRequest::new(w, 512.min(m.max_position_embeddings));
             prop_assert!(total(&bigger, &r, &l) >= total(m, &r, &l));
         }
@@ -382,7 +388,7 @@ mod properties {
         fn narrower_weights_never_need_more(idx in 0usize..64) {
             let ids = model_ids();
             let m = model(&ids[idx % ids.len()]);
-            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1 };
+            let l = Layout { tp: 1, pp: 1, dp: 1, nodes: 1, gpus_per_node: 1, layer_split: false };
             let chain = [WeightFormat::Fp32, WeightFormat::Bf16, WeightFormat::Int8, WeightFormat::Fp8, WeightFormat::Nf4, WeightFormat::Gptq, WeightFormat::Nf4Dq];
             for pair in chain.windows(2) {
                 let wide = total(m, &req(Workload::Infer, pair[0], 512.min(m.max_position_embeddings)), &l);
@@ -400,7 +406,7 @@ mod properties {
             let r = PlanRequest { max_nodes: 4, ..PlanRequest::new(w, 1024.min(m.max_position_embeddings)) };
             let node = node_size(cat(), g);
             let mut fitted = false;
-            for n in layout::gpu_counts(m, &r, node) {
+            for n in layout::gpu_counts(&r, node) {
                 if let Some((_, mem)) = layout::best_with(m, &r, n, node, g.memory_bytes()) {
                     prop_assert!(!fitted || mem.fits(), "{} on {} fits at fewer GPUs but not at {n}", m.id, g.id);
                     fitted |= mem.fits();

@@ -58,6 +58,7 @@ pub fn single_gpu() -> Layout {
         dp: 1,
         nodes: 1,
         gpus_per_node: 1,
+        layer_split: false,
     }
 }
 

@@ -319,6 +319,8 @@ pub struct LayoutDoc {
     pub dp: u32,
     pub nodes: u32,
     pub gpus_per_node: u32,
+    #[serde(default)]
+    pub layer_split: bool,
 }
 
 /// Memory per GPU in bytes; a term a newer writer adds shows up as `total − known terms`.
@@ -371,12 +373,19 @@ pub struct SpeedDoc {
     pub decode_batch_tokens_per_s: f64,
     pub prefill_tokens_per_s: f64,
     pub time_to_first_token_s: f64,
+    /// Efficiencies the estimate used (plans before engines carried them in the request only).
+    #[serde(default)]
+    pub decode_bandwidth_efficiency: Option<f64>,
+    #[serde(default)]
+    pub prefill_mfu: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct TrainingDoc {
     pub gpu_hours: f64,
     pub wall_clock_days: f64,
+    #[serde(default)]
+    pub mfu: Option<f64>,
 }
 
 /// The request fields the report shows; the rest stays in [`PlanDoc::request`].
@@ -393,9 +402,42 @@ fn one() -> u64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct EfficienciesDoc {
-    pub decode_bandwidth: f64,
-    pub prefill_mfu: f64,
-    pub train_mfu: f64,
+    /// Fixed by the user; absent (null) when the engine's default applied, which each
+    /// option's speed then reports.
+    #[serde(default)]
+    pub decode_bandwidth: Option<f64>,
+    #[serde(default)]
+    pub prefill_mfu: Option<f64>,
+    #[serde(default)]
+    pub train_mfu: Option<f64>,
+}
+
+impl OptionDoc {
+    /// The decode bandwidth efficiency and FLOPs utilisation this option's estimates use: its
+    /// own figures, else the request's.
+    pub fn efficiencies(
+        &self,
+        req: Option<RequestDoc>,
+        training: bool,
+    ) -> (Option<f64>, Option<f64>) {
+        let e = req.map(|r| r.efficiencies);
+        let bw = self
+            .speed
+            .as_ref()
+            .and_then(|s| s.decode_bandwidth_efficiency)
+            .or(e.and_then(|e| e.decode_bandwidth));
+        let mfu = if training {
+            self.training
+                .and_then(|t| t.mfu)
+                .or(e.and_then(|e| e.train_mfu))
+        } else {
+            self.speed
+                .as_ref()
+                .and_then(|s| s.prefill_mfu)
+                .or(e.and_then(|e| e.prefill_mfu))
+        };
+        (bw, mfu)
+    }
 }
 
 impl PlanDoc {

@@ -285,7 +285,7 @@ fn plan_vs_probe(
     };
     let chart = verdict::chart(p, &checks, &recomputed, &format!("vs-{}", slug(name)));
     let mut out = vec![Block::Figure(Figure {
-        sections: vec![verdict::verdict_section(p, &checks)],
+        sections: vec![verdict::verdict_section(&checks)],
         chart,
     })];
     out.extend(links::tp_without_p2p(p, runs));

@@ -293,37 +293,98 @@ fn power_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
 }
 
 fn speed_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
-    let e = &plan.request.efficiencies;
     if let Some(s) = o.speed {
-        let rows = vec![
+        let v = &s.serving;
+        let mut rows = vec![
             vec![
-                "compute dtype / dense peak per GPU".into(),
+                "engine / compute dtype / dense peak per GPU".into(),
                 format!(
-                    "{} / {} TFLOP/s",
+                    "{} / {} / {} TFLOP/s",
+                    s.engine.name(),
                     s.compute_dtype.name(),
                     fmt_num(s.peak_tflops_per_gpu)
                 ),
             ],
             vec![
-                format!("decode, 1 sequence (bandwidth × {})", e.decode_bandwidth),
+                format!(
+                    "decode, 1 sequence (bandwidth × {})",
+                    fmt_num(s.decode_bandwidth_efficiency)
+                ),
                 format!("{} tokens/s", fmt_num(s.decode_tokens_per_s)),
             ],
             vec![
-                format!("decode, batch of {}", plan.request.batch),
-                format!("{} tokens/s", fmt_num(s.decode_batch_tokens_per_s)),
+                format!(
+                    "decode, batch of {} ({}-bound)",
+                    plan.request.batch,
+                    match s.decode_bound {
+                        crate::plan::speed::Bound::Memory => "memory",
+                        crate::plan::speed::Bound::Compute => "compute",
+                        crate::plan::speed::Bound::Host => "host-RAM",
+                    }
+                ),
+                format!(
+                    "{} tokens/s, {} ms between tokens",
+                    fmt_num(s.decode_batch_tokens_per_s),
+                    fmt_num(s.inter_token_latency_s * 1e3)
+                ),
             ],
             vec![
-                format!("prefill (peak × {})", e.prefill_mfu),
+                format!("prefill (peak × {})", fmt_num(s.prefill_mfu)),
                 format!("{} tokens/s", fmt_int(s.prefill_tokens_per_s)),
             ],
             vec![
-                format!(
-                    "time to first token ({} tokens)",
-                    plan.request.context_tokens
-                ),
+                format!("time to first token ({} tokens)", v.input_tokens),
                 format!("{} s", fmt_num(s.time_to_first_token_s)),
             ],
+            vec![
+                format!(
+                    "serving {} in + {} out × {} concurrent{}",
+                    v.input_tokens,
+                    v.output_tokens,
+                    v.concurrency,
+                    if v.replicas > 1 {
+                        format!(" × {} replicas", v.replicas)
+                    } else {
+                        String::new()
+                    }
+                ),
+                format!(
+                    "{} output tokens/s, {} requests/s",
+                    fmt_num(v.output_tokens_per_s),
+                    fmt_num(v.requests_per_s)
+                ),
+            ],
         ];
+        if let Some(l) = s.interconnect {
+            rows.push(vec![
+                format!("interconnect ({:?})", l.kind).to_lowercase(),
+                format!(
+                    "{} GB/s one way; all-reduce {} ms per token",
+                    fmt_num(l.gb_per_s),
+                    fmt_num(s.tp_comm_s_per_token * 1e3)
+                ),
+            ]);
+        }
+        if let Some(off) = &o.offload {
+            rows.push(vec![
+                format!("offload ({})", off.flags),
+                format!(
+                    "{} blocks{} on the host, {} GiB host RAM, {} ms per token from host memory{}",
+                    off.host_blocks,
+                    if off.experts_on_host {
+                        " and all experts"
+                    } else {
+                        ""
+                    },
+                    gib(off.host_ram_bytes),
+                    fmt_num(s.host_s_per_token * 1e3),
+                    off.host_memory
+                        .as_ref()
+                        .map(|h| format!(" ({} GB/s: {})", fmt_num(h.gb_per_s), h.source))
+                        .unwrap_or_default()
+                ),
+            ]);
+        }
         return Some(Section::new(
             "Speed (estimates)",
             &["metric", "value"],
@@ -337,7 +398,14 @@ fn speed_section(plan: &Plan, o: &GpuOption) -> Option<Section> {
             format!("FLOPs ({}·N·D)", t.flops_per_param_token),
             format!("{:.3e}", t.flops),
         ],
-        vec![format!("GPU-hours at MFU {}", t.mfu), fmt_int(t.gpu_hours)],
+        vec![
+            format!(
+                "GPU-hours at MFU {} and goodput {}",
+                fmt_num(t.mfu),
+                fmt_num(t.goodput)
+            ),
+            fmt_int(t.gpu_hours),
+        ],
         vec![
             format!("wall clock on {} GPUs", o.gpus),
             format!("{} days", fmt_num(t.wall_clock_days)),
@@ -383,8 +451,12 @@ fn summary_section(plan: &Plan) -> Section {
             ),
         ],
         vec![
-            "workload".into(),
-            format!("{:?}", r.workload).to_lowercase(),
+            "workload / engine".into(),
+            format!(
+                "{} / {}",
+                format!("{:?}", r.workload).to_lowercase(),
+                plan.engine.name()
+            ),
         ],
         vec![
             "weights".into(),
@@ -474,6 +546,12 @@ pub fn sections(plan: &Plan) -> Vec<Section> {
                 .map(move |w| vec![format!("{}×{}", o.gpus, o.gpu_id), w.clone()])
         })
         .collect();
+    let mut warned = warned;
+    warned.extend(
+        plan.warnings
+            .iter()
+            .map(|w| vec!["request".into(), w.clone()]),
+    );
     if !warned.is_empty() {
         out.push(Section::new("Warnings", &["option", "warning"], warned));
     }

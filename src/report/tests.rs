@@ -338,20 +338,21 @@ fn verdicts_compare_measurements_with_what_the_plan_assumes() {
     let cat = catalog();
     let checks = verdict::checks(&p, &runs, &cat);
     assert_eq!(checks.len(), 2);
-    let e = p.request().unwrap().efficiencies;
+    // The fixture is a plan saved before engines: its request carries the efficiencies.
+    let mfu = p.request().unwrap().efficiencies.prefill_mfu.unwrap();
     let rig_b = &checks[1];
     assert_eq!(rig_b.compute.measured, Some(451.0));
-    assert_eq!(rig_b.compute.assumed, Some(989.0 * e.prefill_mfu));
+    assert_eq!(rig_b.compute.assumed, Some(989.0 * mfu));
     assert_eq!(
         rig_b.compute.verdict(),
         format!(
             "below by {} %",
-            fmt_num((1.0 - 451.0 / (989.0 * e.prefill_mfu)) * 100.0)
+            fmt_num((1.0 - 451.0 / (989.0 * mfu)) * 100.0)
         )
     );
     assert_eq!(checks[0].bandwidth.source, "decode GEMV");
     assert_eq!(checks[0].bandwidth.verdict(), "meets");
-    let table = verdict::verdict_section(&p, &checks);
+    let table = verdict::verdict_section(&checks);
     assert!(
         table
             .rows
@@ -360,25 +361,31 @@ fn verdicts_compare_measurements_with_what_the_plan_assumes() {
         "{table:?}"
     );
 
-    // Recomputed with measured figures: decode scales with measured ÷ assumed bandwidth (it is
-    // bandwidth-bound at batch 1), prefill with measured ÷ assumed TFLOP/s.
+    // Recomputed with measured figures: against the same model on catalog figures, decode
+    // scales with measured ÷ assumed bandwidth (it is bandwidth-bound at batch 1), prefill with
+    // measured ÷ assumed TFLOP/s; tensor-parallel all-reduces (2×H100) do not scale, so that
+    // option moves a little less.
     let recomputed = verdict::recompute(&p, &runs, &checks, &cat);
     assert_eq!(recomputed.len(), 4, "two runs × two H100 options");
     for r in &recomputed {
         let est = r.result.as_ref().unwrap();
-        let planned = r.planned.as_ref().unwrap();
+        let option = p.options.iter().find(|o| o.label() == r.option).unwrap();
+        let base = verdict::estimate(&p, option, &cat, None, None)
+            .unwrap()
+            .speed;
+        let tol = if option.gpus > 1 { 0.03 } else { 0.01 };
         let check = checks.iter().find(|c| c.run == r.run).unwrap();
         let bw_ratio = check.bandwidth.measured.unwrap() / check.bandwidth.assumed.unwrap();
-        let got = est.speed.decode_tokens_per_s / planned.decode_tokens_per_s;
+        let got = est.speed.decode_tokens_per_s / base.decode_tokens_per_s;
         assert!(
-            (got - bw_ratio).abs() < 0.01 * bw_ratio,
+            (got - bw_ratio).abs() < tol * bw_ratio,
             "{}: decode ratio {got} vs bandwidth ratio {bw_ratio}",
             r.option
         );
         let tf_ratio = check.compute.measured.unwrap() / check.compute.assumed.unwrap();
-        let got = est.speed.prefill_tokens_per_s / planned.prefill_tokens_per_s;
+        let got = est.speed.prefill_tokens_per_s / base.prefill_tokens_per_s;
         assert!(
-            (got - tf_ratio).abs() < 0.01 * tf_ratio,
+            (got - tf_ratio).abs() < tol * tf_ratio,
             "{}: prefill ratio {got} vs TFLOP/s ratio {tf_ratio}",
             r.option
         );

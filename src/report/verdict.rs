@@ -140,6 +140,7 @@ pub fn checks(doc: &PlanDoc, runs: &[NamedRun], cat: &Catalog) -> Vec<GpuCheck> 
                 .iter()
                 .find_map(|o| o.speed.as_ref().map(|s| s.peak_tflops_per_gpu))
                 .or_else(|| catalog_gpu.map(|c| speed::peak(c, dtype).1));
+            let (bw_eff, mfu) = options[0].efficiencies(eff, doc.is_training());
             out.push(GpuCheck {
                 run: name.to_string(),
                 device: device.clone(),
@@ -147,21 +148,13 @@ pub fn checks(doc: &PlanDoc, runs: &[NamedRun], cat: &Catalog) -> Vec<GpuCheck> 
                 options: options.iter().map(|o| o.label()).collect(),
                 bandwidth: Rate {
                     catalog: bw_catalog,
-                    assumed: bw_catalog
-                        .zip(eff)
-                        .map(|(c, e)| c * e.efficiencies.decode_bandwidth),
+                    assumed: bw_catalog.zip(bw_eff).map(|(c, e)| c * e),
                     measured: bw,
                     source: source.into(),
                 },
                 compute: Rate {
                     catalog: peak,
-                    assumed: peak.zip(eff).map(|(p, e)| {
-                        p * if doc.is_training() {
-                            e.efficiencies.train_mfu
-                        } else {
-                            e.efficiencies.prefill_mfu
-                        }
-                    }),
+                    assumed: peak.zip(mfu).map(|(p, e)| p * e),
                     measured: measured_tflops(run, &device, dtype),
                     source: format!("{} GEMM", dtype.name()),
                 },
@@ -184,27 +177,19 @@ fn pct(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 /// The verdict table: one row per GPU and figure.
-pub fn verdict_section(doc: &PlanDoc, checks: &[GpuCheck]) -> Section {
-    let mfu = |r: super::input::RequestDoc| {
-        if doc.is_training() {
-            r.efficiencies.train_mfu
-        } else {
-            r.efficiencies.prefill_mfu
-        }
-    };
-    let (bw_eff, mfu) = doc.request().map_or((None, None), |r| {
-        (Some(r.efficiencies.decode_bandwidth), Some(mfu(r)))
-    });
+pub fn verdict_section(checks: &[GpuCheck]) -> Section {
     let mut rows = Vec::new();
     for c in checks {
-        for (what, f, eff) in [
-            ("memory bandwidth (GB/s)", &c.bandwidth, bw_eff),
-            (
-                &*format!("dense {} (TFLOP/s)", c.dtype.name()),
-                &c.compute,
-                mfu,
-            ),
+        for (what, f) in [
+            ("memory bandwidth (GB/s)", &c.bandwidth),
+            (&*format!("dense {} (TFLOP/s)", c.dtype.name()), &c.compute),
         ] {
+            // The efficiency the plan applied to the catalog figure.
+            let eff = f
+                .assumed
+                .zip(f.catalog)
+                .filter(|(_, c)| *c > 0.0)
+                .map(|(a, c)| a / c);
             rows.push(vec![
                 format!("{} {}", c.run, c.device),
                 c.gpu_id.clone(),
@@ -295,6 +280,7 @@ pub fn estimate(
         dp: l.dp,
         nodes: l.nodes,
         gpus_per_node: l.gpus_per_node,
+        layer_split: l.layer_split,
     };
     if req.is_training() {
         return Err("training time rests on the FLOPs utilisation of whole training steps, which the probe does not measure".into());
@@ -302,14 +288,20 @@ pub fn estimate(
     // A measured rate is what the GPU achieves, so it replaces catalog × efficiency outright.
     if let Some(bw) = bandwidth {
         gpu.memory_bandwidth_gb_per_s = bw;
-        req.efficiencies.decode_bandwidth = 1.0;
+        req.efficiencies.decode_bandwidth = Some(1.0);
     }
     if let Some((dtype, t)) = tflops {
         set_dense(&mut gpu.dense_tflops, dtype, t);
-        req.efficiencies.prefill_mfu = 1.0;
+        req.efficiencies.prefill_mfu = Some(1.0);
     }
     let mm = memory::model_memory(model, &req);
-    let s = speed::inference(model, &req, &gpu, &layout, &mm);
+    let env = speed::Env {
+        placement: crate::plan::offload::placement(model, &req, &layout, gpu.memory_bytes()),
+        host: crate::plan::offload::host_memory(cat, &req, &gpu, None),
+        ..speed::Env::on_gpus(model)
+    };
+    let s = speed::inference(model, &req, &gpu, &layout, &mm, &env)
+        .ok_or("the plan offloads weights to a host whose memory bandwidth is unknown")?;
     // Same definition as the plan's cost: purchase price ÷ batched decode tokens/s.
     let usd = option
         .build

@@ -481,9 +481,7 @@ fn control_characters_in_names_are_escaped_and_long_names_cut() {
 // ---- items 1, 2 and 13: reports ----
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(name)
+    crate::util::fixture("report").join(name)
 }
 
 /// The fixture comparison with `n` copies of its first option, each with its own GPU id, and

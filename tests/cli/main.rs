@@ -8,6 +8,8 @@ mod hostile_files;
 mod import;
 mod plan;
 mod probe;
+#[path = "../shared/repo.rs"]
+mod repo;
 mod report;
 mod training;
 mod util;

@@ -116,8 +116,52 @@ fn bad_requests_exit_2_with_one_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["plan", "-m", "falcon-181b"], "did you mean 'falcon-180b'"),
         (
-            &["plan", "-m", "falcon-180b", "--context", "100000"],
-            "exceeds",
+            &[
+                "plan",
+                "-m",
+                "falcon-180b",
+                "-w",
+                "lora",
+                "--engine",
+                "vllm",
+            ],
+            "does not train",
+        ),
+        (
+            &[
+                "plan",
+                "-m",
+                "llama-3.1-8b",
+                "--engine",
+                "llama.cpp",
+                "--tp",
+                "2",
+            ],
+            "splits layers",
+        ),
+        (
+            &["plan", "-m", "llama-3.1-8b", "--gpu-layers", "10"],
+            "llama.cpp",
+        ),
+        (
+            &["plan", "-m", "llama-3.1-8b", "-p", "q4_k_m", "--cpu-moe"],
+            "no experts",
+        ),
+        (
+            &[
+                "plan",
+                "-m",
+                "llama-3.1-8b",
+                "--context",
+                "4096",
+                "--input-tokens",
+                "5000",
+            ],
+            "exceed the context",
+        ),
+        (
+            &["plan", "-m", "llama-3.1-8b", "--host-bandwidth-gb-per-s=-5"],
+            "positive",
         ),
         (&["plan", "-m", "falcon-180b", "--batch", "-3"], "-3"),
         (
@@ -194,4 +238,59 @@ fn llama_70b_q4_plans_on_one_mac_studio() {
     assert_eq!(priced[0]["id"], "mac-studio-m3-ultra-512gb");
     assert_eq!(build["total_usd"], priced[0]["total_usd"]);
     assert_eq!(build["node"]["wall_load_w"], 260.0);
+}
+
+#[test]
+fn context_beyond_the_model_maximum_is_a_warning() {
+    llmrig()
+        .args([
+            "plan",
+            "-m",
+            "llama-3.1-8b",
+            "--context",
+            "200000",
+            "--gpu",
+            "h100-sxm5-80gb",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("RoPE scaling"));
+}
+
+#[test]
+fn mixtral_with_experts_on_the_cpu_reports_host_ram_and_speed() {
+    let v = stdout_json(llmrig().args([
+        "plan",
+        "-m",
+        "mixtral-8x7b",
+        "-p",
+        "q4_k_m",
+        "--cpu-moe",
+        "--gpu",
+        "rtx-4090",
+        "--host-bandwidth-gb-per-s",
+        "60",
+        "--json",
+    ]));
+    assert_eq!(v["engine"], "llama.cpp");
+    let o = &v["options"][0];
+    assert_eq!(o["fits"], true);
+    assert_eq!(o["offload"]["experts_on_host"], true);
+    assert!(o["offload"]["host_ram_bytes"].as_f64().unwrap() > 25e9);
+    assert_eq!(o["offload"]["host_memory"]["gb_per_s"], 60.0);
+    assert_eq!(o["speed"]["decode_bound"], "host");
+    let tps = o["speed"]["decode_tokens_per_s"].as_f64().unwrap();
+    assert!(tps > 3.0 && tps < 20.0, "{tps}");
+}
+
+#[test]
+fn engine_and_layout_flags_are_grouped_in_help() {
+    llmrig()
+        .args(["plan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Engine and speed:"))
+        .stdout(predicate::str::contains("--engine <ENGINE>"))
+        .stdout(predicate::str::contains("--host-bandwidth-gb-per-s"))
+        .stdout(predicate::str::contains("--concurrency"));
 }

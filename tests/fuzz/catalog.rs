@@ -116,14 +116,5 @@ fn catalog_overlays() {
         check((String::new(), String::new(), bytes))
             .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))
     });
-    common::campaign(
-        "catalog",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fuzz/regressions/catalog.txt"
-        ),
-        8,
-        case(),
-        check,
-    );
+    common::campaign("catalog", 8, case(), check);
 }

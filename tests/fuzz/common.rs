@@ -3,7 +3,7 @@ use llmrig::catalog::Catalog;
 use llmrig::plan::Plan;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The embedded catalog, loaded once.
@@ -24,7 +24,7 @@ pub fn budget() -> Duration {
 
 /// The checked-in corpus of one target.
 pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = crate::repo::repo_root()
         .join("tests/fuzz/corpus")
         .join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -46,7 +46,6 @@ pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 /// test with the smallest failing input.
 pub fn campaign<S: Strategy>(
     target: &'static str,
-    regressions: &'static str,
     batch: u32,
     strategy: S,
     check: impl Fn(S::Value) -> Result<(), TestCaseError>,
@@ -54,6 +53,14 @@ pub fn campaign<S: Strategy>(
     S::Value: std::fmt::Debug,
 {
     let deadline = Instant::now() + budget();
+    // proptest keeps the path for the whole run.
+    let regressions: &'static str = Box::leak(
+        crate::repo::repo_root()
+            .join(format!("tests/fuzz/regressions/{target}.txt"))
+            .to_string_lossy()
+            .into_owned()
+            .into_boxed_str(),
+    );
     let mut cases = 0u64;
     loop {
         let mut runner = TestRunner::new(Config {

@@ -127,14 +127,5 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
 #[test]
 fn config_json() {
     common::replay("config", |_, bytes| check(bytes));
-    common::campaign(
-        "config",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fuzz/regressions/config.txt"
-        ),
-        16,
-        config(),
-        check,
-    );
+    common::campaign("config", 16, config(), check);
 }

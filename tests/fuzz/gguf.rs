@@ -152,14 +152,5 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
 #[test]
 fn gguf_headers() {
     common::replay("gguf", |_, bytes| check(bytes));
-    common::campaign(
-        "gguf",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fuzz/regressions/gguf.txt"
-        ),
-        32,
-        case(),
-        check,
-    );
+    common::campaign("gguf", 32, case(), check);
 }

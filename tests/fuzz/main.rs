@@ -14,5 +14,7 @@ mod catalog_sources;
 mod common;
 mod config;
 mod gguf;
+#[path = "../shared/repo.rs"]
+mod repo;
 mod report;
 mod safetensors;

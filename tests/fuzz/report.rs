@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 fn fixtures() -> &'static Vec<Value> {
     static F: OnceLock<Vec<Value>> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+        let dir = crate::repo::fixture("report");
         ["compare-llama-3.1-70b-int4.json", "run-rig-a.json"]
             .iter()
             .map(|f| serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap())
@@ -159,14 +159,5 @@ fn check(bytes: Vec<u8>) -> Result<(), TestCaseError> {
 #[test]
 fn report_inputs() {
     common::replay("report", |_, bytes| check(bytes));
-    common::campaign(
-        "report",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fuzz/regressions/report.txt"
-        ),
-        4,
-        case(),
-        check,
-    );
+    common::campaign("report", 4, case(), check);
 }

@@ -149,14 +149,5 @@ fn check(case: Case) -> Result<(), TestCaseError> {
 #[test]
 fn safetensors_headers() {
     common::replay("safetensors", |_, bytes| check(Case::File(bytes)));
-    common::campaign(
-        "safetensors",
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fuzz/regressions/safetensors.txt"
-        ),
-        32,
-        case(),
-        check,
-    );
+    common::campaign("safetensors", 32, case(), check);
 }

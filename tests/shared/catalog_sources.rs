@@ -1,11 +1,10 @@
 //! The embedded catalog's source files, for tests that build overlays from real entries.
 //! Included by both test binaries (`#[path]`).
-use std::path::PathBuf;
 
 /// The first entry of each kind in `hardware_db/` and `models_db/` (files in path order), as
 /// (kind, entry).
 pub fn first_entry_of_each_kind() -> Vec<(String, toml::Table)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::repo::repo_root();
     let mut files = Vec::new();
     let mut stack = vec![root.join("hardware_db"), root.join("models_db")];
     while let Some(d) = stack.pop() {

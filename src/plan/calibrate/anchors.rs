@@ -139,7 +139,8 @@ fn ds_cpu_gib(stage: u8, optimizer: bool, params: bool) -> Result<f64, String> {
     Ok(training::offload_host_per_node(T5_3B_PARAMS, offloaded, &req, 8) / GIB)
 }
 
-/// llama.cpp-style decode or prefill on one GPU: (model, format, GPU) at a 512-token context.
+/// llama-bench on one GPU with llama.cpp: `tg512` (512 tokens generated from an empty
+/// context) or `pp512` (a 512-token prompt), (model, format, GPU).
 fn llama_cpp(
     cat: &Catalog,
     model_id: &str,
@@ -147,9 +148,13 @@ fn llama_cpp(
     gpu_id: &str,
     prefill: bool,
 ) -> Result<f64, String> {
+    let (input, output) = if prefill { (512, 1) } else { (1, 511) };
     let req = PlanRequest {
         weights: format(fmt)?,
-        ..PlanRequest::new(Workload::Infer, 512)
+        engine: Some(plan::Engine::LlamaCpp),
+        input_tokens: Some(input),
+        output_tokens: Some(output),
+        ..PlanRequest::new(Workload::Infer, 513)
     };
     let p = plan::compare(cat, model(cat, model_id)?, &req, &[(1, gpu(cat, gpu_id)?)]);
     let s = p.options[0].speed.ok_or_else(|| {
@@ -233,16 +238,6 @@ const fn at_most(high: f64) -> Tolerance {
     Tolerance::AtMost { high }
 }
 
-const DECODE_PENDING: Option<&str> = Some(
-    "today's decode model is bandwidth × 0.7 for every engine; the engine branch's llama.cpp speed model is pending",
-);
-const PREFILL_PENDING: Option<&str> = Some(
-    "today's prefill is dense peak × 0.5 with no weight-read floor; the engine branch's speed model is pending",
-);
-const Q4_0_PENDING: Option<&str> = Some(
-    "no Q4_0 weight format yet (the models branch adds it) and the llama.cpp speed model is pending (engine branch)",
-);
-
 /// Every calibration anchor, in planner.md order.
 pub static ANCHORS: &[Anchor] = &[
     anchor!("F1 state", "Falcon-180B full fine-tune, model states", FALCON_BLOG, Some(5120.0), "GB", range(2880.0, 5120.0),
@@ -303,15 +298,15 @@ pub static ANCHORS: &[Anchor] = &[
     anchor!("K1 70B", "… Llama 2 70B", "planner.md §3.4 (2 · L · KV heads · head dim · 2 B)", Some(327_680.0), "B", EXACT, |cat| kv_per_token(cat, "llama-2-70b")),
     anchor!("K1 7B", "… Llama 2 7B", "planner.md §3.4 (2 · L · KV heads · head dim · 2 B)", Some(524_288.0), "B", EXACT, |cat| kv_per_token(cat, "llama-2-7b")),
     anchor!("R7 tg", "RTX 4090, Llama 3 8B F16 decode (tg512)", XD_README, Some(54.84), "tok/s", rel(0.30),
-        |cat| llama_cpp(cat, "llama-3.1-8b", "bf16", "rtx-4090", false)),
-    anchor!("R7 pp", "RTX 4090, Llama 3 8B F16 prefill (pp512)", XD_README, Some(9382.0), "tok/s", rel(0.30), PREFILL_PENDING,
-        |cat| llama_cpp(cat, "llama-3.1-8b", "bf16", "rtx-4090", true)),
-    anchor!("R11 7B f16", "A100 80GB, Llama 2 7B f16 decode", XD_README, Some(73.83), "tok/s", rel(0.30), DECODE_PENDING,
-        |cat| llama_cpp(cat, "llama-2-7b", "bf16", "a100-sxm4-80gb", false)),
-    anchor!("R11 7B q4_0", "… Llama 2 7B q4_0 decode", XD_README, Some(136.24), "tok/s", rel(0.30), Q4_0_PENDING,
-        |cat| llama_cpp(cat, "llama-2-7b", "q4_0", "a100-sxm4-80gb", false)),
-    anchor!("R11 70B q4_0", "… Llama 2 70B q4_0 decode", XD_README, Some(25.68), "tok/s", rel(0.30), Q4_0_PENDING,
-        |cat| llama_cpp(cat, "llama-2-70b", "q4_0", "a100-sxm4-80gb", false)),
+        |cat| llama_cpp(cat, "llama-3.1-8b", "fp16", "rtx-4090", false)),
+    anchor!("R7 pp", "RTX 4090, Llama 3 8B F16 prefill (pp512)", XD_README, Some(9382.0), "tok/s", rel(0.30),
+        |cat| llama_cpp(cat, "llama-3.1-8b", "fp16", "rtx-4090", true)),
+    anchor!("R11 7B f16", "A100 80GB, Llama 2 7B f16 decode", XD_README, Some(73.83), "tok/s", rel(0.30),
+        |cat| llama_cpp(cat, "llama-2-7b", "fp16", "a100-pcie-80gb", false)),
+    anchor!("R11 7B q4_0", "… Llama 2 7B q4_0 decode", XD_README, Some(136.24), "tok/s", rel(0.30),
+        |cat| llama_cpp(cat, "llama-2-7b", "q4_0", "a100-pcie-80gb", false)),
+    anchor!("R11 70B q4_0", "… Llama 2 70B q4_0 decode", XD_README, Some(25.68), "tok/s", rel(0.30),
+        |cat| llama_cpp(cat, "llama-2-70b", "q4_0", "a100-pcie-80gb", false)),
     anchor!("TM qlora", "torchtune Llama2-7B QLoRA, 4 × 2048", TORCHTUNE, Some(12.3), "GB", rel(0.15), |cat| torchtune_gb(cat, Workload::Qlora)),
     anchor!("TM lora", "torchtune Llama2-7B LoRA, 4 × 2048", TORCHTUNE, Some(21.3), "GB", rel(0.15), |cat| torchtune_gb(cat, Workload::Lora)),
     anchor!("U 12GB", "Llama 3.1 8B QLoRA max context, 12 GB", UNSLOTH, Some(932.0), "tok", rel(0.30), |cat| qlora_max_context(cat, "llama-3.1-8b", 12.0)),
@@ -328,7 +323,10 @@ fn falcon_training(cat: &Catalog) -> Result<plan::TrainingTime, String> {
         train_tokens: Some(3.5e12),
         ..PlanRequest::new(Workload::Train, 2048)
     };
-    req.efficiencies.train_mfu = 0.48;
+    // The published GPU-hours include restarts and evaluation: MFU 0.48 is implied from
+    // them, so no separate goodput applies.
+    req.efficiencies.train_mfu = Some(0.48);
+    req.efficiencies.train_goodput = Some(1.0);
     speed::training(
         model(cat, "falcon-180b")?,
         &req,

@@ -65,7 +65,11 @@ fn every_integrated_gpu_plans_on_its_machine() {
 #[test]
 fn two_mac_studios_are_not_a_build_as_listed() {
     let m3 = gpu("m3-ultra-96gb");
-    let r = req(Workload::Infer, WeightFormat::Q4KM, 4096);
+    // A pipeline across machines (llama.cpp's layer split stays inside one machine here).
+    let r = PlanRequest {
+        engine: Some(Engine::Vllm),
+        ..req(Workload::Infer, WeightFormat::Q4KM, 4096)
+    };
     let p = compare(cat(), model("llama-3.1-70b"), &r, &[(2, m3)]);
     let o = only(&p);
     assert!(o.fits, "{:?}", o.reason);
