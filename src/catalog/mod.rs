@@ -232,6 +232,9 @@ impl Catalog {
             }
         }
         validate::validate(&catalog)?;
+        for (model, _) in catalog.models.entries.values_mut() {
+            model.memo.enable();
+        }
         Ok(catalog)
     }
 

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 mod check;
 mod layers;
+mod memo;
 mod tensors;
 
 pub use layers::{Layer, Mixer};
+pub use memo::Memo;
 pub use tensors::{Part, Tensor, TensorKind};
 
 /// Normalisation layer type: LayerNorm has a weight and a bias, RMSNorm a weight only.
@@ -239,6 +241,9 @@ pub struct Model {
     /// Caveats and uncertainties a user should see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Counts and weight bytes kept once the catalog has validated the entry.
+    #[serde(skip)]
+    pub memo: Memo,
 }
 
 fn two() -> u64 {

@@ -318,6 +318,7 @@ pub(super) fn skeleton() -> Model {
         source: String::new(),
         sources: BTreeMap::new(),
         notes: None,
+        memo: Default::default(),
     }
 }
 

@@ -326,14 +326,16 @@ impl WeightFormat {
 
     /// Weight bytes of `model` in this format, tensor by tensor.
     pub fn weight_bytes(self, model: &Model) -> f64 {
-        let tensors = model.tensors();
-        match self.gguf_entry() {
-            Some((_, ty)) => gguf::bytes(self, ty, model, &tensors),
-            None => tensors
-                .iter()
-                .map(|t| storage::tensor_bytes(self, model, t))
-                .sum(),
-        }
+        model.memo.weight_bytes(self, || {
+            let tensors = model.tensors();
+            match self.gguf_entry() {
+                Some((_, ty)) => gguf::bytes(self, ty, model, &tensors),
+                None => tensors
+                    .iter()
+                    .map(|t| storage::tensor_bytes(self, model, t))
+                    .sum(),
+            }
+        })
     }
 
     /// The tensor-core dtype that matrix products run in with these weights.

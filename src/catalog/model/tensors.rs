@@ -359,6 +359,10 @@ impl Model {
     /// Parameter counts from the architecture alone, as the Hugging Face implementation builds
     /// the model (tied weights counted once, non-trainable buffers not at all).
     pub fn param_counts(&self) -> ParamCounts {
+        self.memo.counts(|| self.count_params())
+    }
+
+    fn count_params(&self) -> ParamCounts {
         let mut c = ParamCounts::default();
         let used = self.num_experts_per_tok.unwrap_or(u64::MAX);
         let mut idle = Count(0);
