@@ -1,25 +1,41 @@
 //! `llmrig import PATH`: the architecture and exact weight bytes of a model on disk.
+use super::source::{self, Named};
 use super::{Context, ExitStatus};
 use crate::import::{import, ImportedModel};
 use crate::report::table::{fmt_int, fmt_num, new_table};
 use std::path::Path;
 
-pub fn run(ctx: &Context, path: &Path) -> anyhow::Result<ExitStatus> {
-    let imported = import(path)?;
+pub fn run(ctx: &Context, path: &Path, offline: bool) -> anyhow::Result<ExitStatus> {
+    // A path that is not valid UTF-8 can only be a local file.
+    let named = match path.to_str() {
+        Some(name) => source::classify(name, None)?,
+        None => Named::Path(path),
+    };
+    let (imported, hub) = match named {
+        Named::Hub { r, forced } => {
+            let (imported, hub) = source::import_hub(None, &r, forced, offline)?;
+            (imported, Some(hub))
+        }
+        Named::Path(p) => (import(p)?, None),
+        Named::Catalog => (import(path)?, None),
+    };
     if ctx.json {
         let mut value = serde_json::to_value(&imported)?;
-        if let (Some(m), Some(obj)) = (&imported.model, value.as_object_mut()) {
-            obj.insert(
-                "computed_params".into(),
-                serde_json::to_value(m.param_counts())?,
-            );
+        if let Some(obj) = value.as_object_mut() {
+            if let Some(m) = &imported.model {
+                obj.insert(
+                    "computed_params".into(),
+                    serde_json::to_value(m.param_counts())?,
+                );
+            }
+            if let Some(hub) = &hub {
+                obj.insert("hub".into(), serde_json::to_value(hub)?);
+            }
         }
         ctx.printer.json(&value)?;
     } else {
         ctx.printer.out(&render(&imported));
-        for note in &imported.notes {
-            ctx.printer.note(&format!("note: {note}"));
-        }
+        source::print_notes(ctx, &imported);
     }
     Ok(ExitStatus::Success)
 }

@@ -22,6 +22,9 @@ pub enum ImportError {
     Safetensors { path: PathBuf, message: String },
     #[error("'{}': bad GGUF file: {message}", path.display())]
     Gguf { path: PathBuf, message: String },
+    /// A Hub request, its answer or the Hub cache.
+    #[error(transparent)]
+    Hub(#[from] super::HubError),
     /// A path that is none of the supported inputs.
     #[error("'{}': {message}", path.display())]
     Unsupported { path: PathBuf, message: String },

@@ -377,8 +377,18 @@ impl TensorFacts {
 pub(super) fn import(path: &Path) -> Result<ImportedModel, ImportError> {
     let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
     let len = file.metadata().map_err(ImportError::io(path))?.len();
+    import_from(path, BufReader::new(file), len)
+}
+
+/// Reads a GGUF header from `inner`, the start of a file of `len` bytes (the whole file, or
+/// only the header bytes a Hub client fetched); `path` names it in errors.
+pub(super) fn import_from(
+    path: &Path,
+    inner: impl Read + Seek,
+    len: u64,
+) -> Result<ImportedModel, ImportError> {
     let mut r = Reader {
-        inner: BufReader::new(file),
+        inner,
         pos: 0,
         len,
         path,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest header accepted; the safetensors library uses the same limit.
 pub(super) const MAX_HEADER_BYTES: u64 = 100_000_000;
@@ -80,6 +80,14 @@ struct Tensor {
     bytes: u64,
 }
 
+/// A weights file's header read elsewhere (a Hub client's range requests): the 8-byte
+/// length, then the JSON, and the whole file's size; `path` names the file in errors.
+pub(super) struct Head {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub file_len: u64,
+}
+
 /// Reads and checks one file's header. Notes unknown dtypes.
 fn read_header(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Tensor>, ImportError> {
     let bad = |message: String| ImportError::Safetensors {
@@ -96,25 +104,69 @@ fn read_header(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Tensor>, Impo
     let mut len_bytes = [0u8; 8];
     file.read_exact(&mut len_bytes)
         .map_err(ImportError::io(path))?;
-    let header_len = u64::from_le_bytes(len_bytes);
+    let header_len = check_header_len(path, u64::from_le_bytes(len_bytes), file_len)?;
+    // Bounded by the checks above.
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header)
+        .map_err(ImportError::io(path))?;
+    parse_header(path, &header, file_len - 8 - header_len, notes)
+}
+
+/// The tensors of a header read elsewhere, checked as a file's would be.
+fn head_tensors(head: &Head, notes: &mut Vec<String>) -> Result<Vec<Tensor>, ImportError> {
+    let path = head.path.as_path();
+    let Some((len_bytes, header)) = head.bytes.split_first_chunk::<8>() else {
+        return Err(ImportError::Safetensors {
+            path: path.to_path_buf(),
+            message: "the header is shorter than its 8-byte length".into(),
+        });
+    };
+    let header_len = check_header_len(path, u64::from_le_bytes(*len_bytes), head.file_len)?;
+    if header.len() as u64 != header_len {
+        return Err(ImportError::Safetensors {
+            path: path.to_path_buf(),
+            message: format!(
+                "header length {header_len} but {} header bytes were read",
+                header.len()
+            ),
+        });
+    }
+    parse_header(path, header, head.file_len - 8 - header_len, notes)
+}
+
+/// A header length checked against the limit and against a file of `file_len` bytes.
+fn check_header_len(path: &Path, header_len: u64, file_len: u64) -> Result<u64, ImportError> {
+    let bad = |message: String| ImportError::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    };
     if header_len > MAX_HEADER_BYTES {
         return Err(bad(format!(
             "header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit"
         )));
     }
-    if header_len > file_len - 8 {
+    let left = file_len.saturating_sub(8);
+    if file_len < 8 || header_len > left {
         return Err(bad(format!(
-            "header length {header_len} runs past the end of the file ({} bytes after the length; truncated?)",
-            file_len - 8
+            "header length {header_len} runs past the end of the file ({left} bytes after the length; truncated?)"
         )));
     }
-    // Bounded by both checks above.
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header)
-        .map_err(ImportError::io(path))?;
+    Ok(header_len)
+}
+
+/// Checks a header's JSON against a data section of `data_len` bytes.
+fn parse_header(
+    path: &Path,
+    header: &[u8],
+    data_len: u64,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Tensor>, ImportError> {
+    let bad = |message: String| ImportError::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    };
     let entries: Entries =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("header JSON: {e}")))?;
-    let data_len = file_len - 8 - header_len;
+        serde_json::from_slice(header).map_err(|e| bad(format!("header JSON: {e}")))?;
 
     let mut out = Vec::with_capacity(entries.0.len());
     for (name, info) in entries.0 {
@@ -221,7 +273,12 @@ pub(super) fn read_dir(
     let mut seen = NameSet::default();
     let index_path = dir.join(INDEX_FILE);
     if index_path.is_file() {
-        read_sharded(dir, &index_path, &mut weights, &mut seen, notes)?;
+        let mut shard = |name: &str, notes: &mut Vec<String>| {
+            let path = dir.join(name);
+            let tensors = read_header(&path, notes)?;
+            Ok((path, tensors))
+        };
+        read_sharded(&index_path, &mut shard, &mut weights, &mut seen, notes)?;
         return Ok(Some(weights));
     }
     let files: Vec<_> = list_dir(dir)?
@@ -249,19 +306,76 @@ pub(super) fn read_dir(
     Ok(Some(weights))
 }
 
-/// Reads the shards named by the index and checks that each tensor sits where the index says.
-fn read_sharded(
-    dir: &Path,
+/// The shard files an index names, sorted, each a plain file name beside the index.
+pub(super) fn shard_names(index_path: &Path) -> Result<Vec<String>, ImportError> {
+    let index = read_json(index_path)?;
+    Ok(index_shards(index_path, &index)?
+        .1
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Exact weights from an index and shard headers read elsewhere (a Hub client's cache):
+/// `head` gives each shard's header by name.
+pub(super) fn read_index_with(
     index_path: &Path,
-    weights: &mut WeightSummary,
-    seen: &mut NameSet,
+    head: &mut dyn FnMut(&str) -> Result<Head, ImportError>,
     notes: &mut Vec<String>,
-) -> Result<(), ImportError> {
+) -> Result<WeightSummary, ImportError> {
+    let mut weights = WeightSummary::new(WeightFormat::Safetensors);
+    let mut shard = |name: &str, notes: &mut Vec<String>| {
+        let h = head(name)?;
+        let tensors = head_tensors(&h, notes)?;
+        Ok((h.path, tensors))
+    };
+    read_sharded(
+        index_path,
+        &mut shard,
+        &mut weights,
+        &mut NameSet::default(),
+        notes,
+    )?;
+    Ok(weights)
+}
+
+/// Exact weights from unindexed headers read elsewhere, as for a directory without an index.
+pub(super) fn read_heads(
+    names: &[&str],
+    head: &mut dyn FnMut(&str) -> Result<Head, ImportError>,
+    notes: &mut Vec<String>,
+) -> Result<WeightSummary, ImportError> {
+    let mut weights = WeightSummary::new(WeightFormat::Safetensors);
+    let mut seen = NameSet::default();
+    if names.len() > 1 {
+        notes.push(format!(
+            "no {INDEX_FILE}: counted all {} *.safetensors files",
+            names.len()
+        ));
+    }
+    for name in names {
+        let h = head(name)?;
+        add_tensors(&h.path, head_tensors(&h, notes)?, &mut weights, &mut seen)?;
+        weights.files.push((*name).to_owned());
+    }
+    Ok(weights)
+}
+
+/// The index's `weight_map` and its distinct shard names, checked to be plain file names.
+fn index_shards<'a>(
+    index_path: &Path,
+    index: &'a serde_json::Map<String, serde_json::Value>,
+) -> Result<
+    (
+        &'a serde_json::Map<String, serde_json::Value>,
+        BTreeSet<&'a str>,
+    ),
+    ImportError,
+> {
     let bad_index = |message: String| ImportError::Safetensors {
         path: index_path.to_path_buf(),
         message,
     };
-    let index = read_json(index_path)?;
     let map = index
         .get("weight_map")
         .and_then(|v| v.as_object())
@@ -281,9 +395,29 @@ fn read_sharded(
         }
         shards.insert(shard);
     }
+    Ok((map, shards))
+}
+
+/// A shard's path (for errors) and checked tensors, by name.
+type ShardReader<'a> =
+    dyn FnMut(&str, &mut Vec<String>) -> Result<(PathBuf, Vec<Tensor>), ImportError> + 'a;
+
+/// Reads the shards named by the index and checks that each tensor sits where the index says.
+fn read_sharded(
+    index_path: &Path,
+    shard_reader: &mut ShardReader,
+    weights: &mut WeightSummary,
+    seen: &mut NameSet,
+    notes: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    let bad_index = |message: String| ImportError::Safetensors {
+        path: index_path.to_path_buf(),
+        message,
+    };
+    let index = read_json(index_path)?;
+    let (map, shards) = index_shards(index_path, &index)?;
     for shard in &shards {
-        let path = dir.join(shard);
-        let tensors = read_header(&path, notes)?;
+        let (path, tensors) = shard_reader(shard, notes)?;
         for t in &tensors {
             match map.get(&t.name).and_then(|v| v.as_str()) {
                 Some(s) if s == *shard => {}

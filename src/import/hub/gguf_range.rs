@@ -1,0 +1,127 @@
+//! A GGUF header read over HTTP: the header's length is only known once it is parsed, so the
+//! parser reads through [`RangeReader`], which fetches ranges that double in size as it goes
+//! and stops at [`MAX_GGUF_HEADER_BYTES`]. What the parser consumed is what gets cached.
+use super::http::Client;
+use super::{HubError, GGUF_FIRST_CHUNK, GGUF_MAX_CHUNK, MAX_GGUF_HEADER_BYTES};
+use crate::import::{gguf, ImportError, ImportedModel};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// The file read so far, from byte 0, fetched on demand.
+struct RangeReader<'c> {
+    client: &'c Client,
+    url: &'c str,
+    /// The file's size, from the first response's `Content-Range`.
+    total: u64,
+    fetched: Vec<u8>,
+    pos: u64,
+    chunk: u64,
+    /// Why the last fetch failed; reported instead of the parser's I/O error.
+    failure: Option<HubError>,
+}
+
+impl RangeReader<'_> {
+    /// Fetches until `end` bytes are held (or the file ends).
+    fn fill_to(&mut self, end: u64) -> io::Result<()> {
+        while (self.fetched.len() as u64) < end.min(self.total) {
+            let have = self.fetched.len() as u64;
+            if have >= MAX_GGUF_HEADER_BYTES {
+                self.failure = Some(HubError::TooLarge {
+                    url: self.url.to_owned(),
+                    len: None,
+                    limit: MAX_GGUF_HEADER_BYTES,
+                    what: "a GGUF header",
+                });
+                return Err(io::Error::other("GGUF header too large"));
+            }
+            let len = self
+                .chunk
+                .min(self.total - have)
+                .min(MAX_GGUF_HEADER_BYTES - have);
+            match self.client.get_range(self.url, have, len) {
+                Ok((bytes, _)) => self.fetched.extend_from_slice(&bytes),
+                Err(e) => {
+                    self.failure = Some(e);
+                    return Err(io::Error::other("range request failed"));
+                }
+            }
+            self.chunk = (self.chunk * 2).min(GGUF_MAX_CHUNK);
+        }
+        Ok(())
+    }
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.fill_to(self.pos + out.len() as u64)?;
+        let start = (self.pos as usize).min(self.fetched.len());
+        let n = out.len().min(self.fetched.len() - start);
+        out[..n].copy_from_slice(&self.fetched[start..start + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for RangeReader<'_> {
+    /// Forward skips only (the parser never goes back); skipped bytes are header bytes (arrays
+    /// of the tokenizer), fetched so the cached copy holds them too.
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Current(n) = to else {
+            return Err(io::ErrorKind::Unsupported.into());
+        };
+        let target = u64::try_from(n)
+            .ok()
+            .and_then(|n| self.pos.checked_add(n))
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        self.fill_to(target)?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+/// Reads the header of the GGUF file at `url`; returns the import, the header bytes the
+/// parser consumed, and the file's size.
+pub(super) fn read(
+    client: &Client,
+    url: &str,
+    file: &str,
+) -> Result<(ImportedModel, Vec<u8>, u64), ImportError> {
+    let (first, total) = client.get_range(url, 0, GGUF_FIRST_CHUNK)?;
+    let mut reader = RangeReader {
+        client,
+        url,
+        total,
+        fetched: first,
+        pos: 0,
+        chunk: GGUF_FIRST_CHUNK * 2,
+        failure: None,
+    };
+    let parsed = gguf::import_from(Path::new(url), &mut reader, total);
+    if let Some(e) = reader.failure.take() {
+        return Err(e.into());
+    }
+    let mut imported = parsed?;
+    relabel(&mut imported, file);
+    let consumed = reader.pos as usize;
+    reader.fetched.truncate(consumed);
+    Ok((imported, reader.fetched, total))
+}
+
+/// Parses a cached GGUF header of a file of `size` bytes.
+pub(super) fn read_cached(
+    url: &str,
+    file: &str,
+    head: Vec<u8>,
+    size: u64,
+) -> Result<ImportedModel, ImportError> {
+    let mut imported = gguf::import_from(&PathBuf::from(url), io::Cursor::new(head), size)?;
+    relabel(&mut imported, file);
+    Ok(imported)
+}
+
+/// Names the file as the repository does (with its folder).
+fn relabel(imported: &mut ImportedModel, file: &str) {
+    if let Some(w) = imported.weights.as_mut() {
+        w.files = vec![file.to_owned()];
+    }
+}
