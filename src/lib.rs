@@ -16,3 +16,4 @@ pub mod output;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod sanitize;

@@ -13,6 +13,7 @@ pub struct Printer {
 impl Printer {
     /// Writes the command's main output; a closed pipe (`| head`) is not an error.
     pub fn out(&self, text: &str) {
+        let text = crate::sanitize::terminal(text);
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -30,13 +31,28 @@ impl Printer {
     /// A note or warning for the user on stderr, hidden by `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}", crate::sanitize::terminal(text));
         }
     }
 
-    /// An error line on stderr, always shown.
-    pub fn error(&self, text: &str) {
-        eprintln!("error: {text}");
+    /// An error on stderr, always shown: one line (control characters escaped, length capped),
+    /// plus an optional hint line.
+    pub fn error(&self, text: &str, hint: Option<&str>) {
+        eprintln!("error: {}", crate::sanitize::line(text));
+        if let Some(h) = hint {
+            eprintln!("hint: {}", crate::sanitize::line(h));
+        }
+    }
+
+    /// An error as one JSON object on stderr (`--json`): `{"error": …, "exit_code": N}`, plus
+    /// `"hint"` when there is one.
+    pub fn error_json(&self, text: &str, hint: Option<&str>, exit_code: u8) {
+        let mut v =
+            serde_json::json!({ "error": crate::sanitize::line(text), "exit_code": exit_code });
+        if let Some(h) = hint {
+            v["hint"] = crate::sanitize::line(h).into();
+        }
+        eprintln!("{v}");
     }
 
     /// Whether progress bars should be drawn (stderr is a terminal and not quiet).

@@ -61,6 +61,10 @@ fn request(
 }
 
 fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan) -> anyhow::Result<()> {
+    // A bad --chart name fails before --out is written, so a failed command leaves no file.
+    if let Some(path) = &opts.chart {
+        crate::report::chart::chart_format_is_png(path)?;
+    }
     if let Some(path) = &opts.out {
         let json = serde_json::to_vec_pretty(plan)?;
         crate::fsutil::write_atomic(path, &json)

@@ -1,24 +1,34 @@
 //! Catalog errors: each names the file, the entry and the field where it can.
+use crate::sanitize::{escape as e, path as shown};
 use std::path::PathBuf;
 
-/// Something wrong with a catalog file or a catalog lookup.
+/// Something wrong with a catalog file or a catalog lookup. Names and messages taken from files
+/// and arguments are escaped, so every error is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("reading '{path}': {source}")]
+    #[error("reading '{}': {cause}", shown(path))]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("'{file}': {message}")]
+    /// An overlay file that is not a regular file, or too large.
+    #[error(transparent)]
+    Read(#[from] crate::fsutil::ReadError),
+    #[error("'{}': {}", shown(path), e(message))]
+    Walk { path: PathBuf, message: String },
+    #[error("'{}': {}", e(file), e(message))]
     Syntax { file: String, message: String },
-    #[error("'{file}': unknown table '[[{key}]]' (expected one of: {expected})")]
+    #[error(
+        "'{}': unknown table '[[{}]]' (expected one of: {expected})",
+        e(file),
+        e(key)
+    )]
     UnknownKind {
         file: String,
         key: String,
         expected: String,
     },
-    #[error("'{file}': {kind} entry #{index}{}: {message}", id.as_ref().map(|i| format!(" '{i}'")).unwrap_or_default())]
+    #[error("'{}': {kind} entry #{index}{}: {}", e(file), id.as_ref().map(|i| format!(" '{}'", e(i))).unwrap_or_default(), e(message))]
     Entry {
         file: String,
         kind: &'static str,
@@ -26,7 +36,13 @@ pub enum CatalogError {
         id: Option<String>,
         message: String,
     },
-    #[error("'{file}': {kind} '{id}': field '{field}': {message}")]
+    #[error(
+        "'{}': {kind} '{}': field '{}': {}",
+        e(file),
+        e(id),
+        e(field),
+        e(message)
+    )]
     Invalid {
         file: String,
         kind: &'static str,
@@ -34,20 +50,25 @@ pub enum CatalogError {
         field: String,
         message: String,
     },
-    #[error("{kind} id '{id}' is defined twice: in '{first}' and in '{second}'")]
+    #[error(
+        "{kind} id '{}' is defined twice: in '{}' and in '{}'",
+        e(id),
+        e(first),
+        e(second)
+    )]
     Duplicate {
         kind: &'static str,
         id: String,
         first: String,
         second: String,
     },
-    #[error("no {kind} '{query}'{}", suggest(.suggestions))]
+    #[error("no {kind} '{}'{}", crate::sanitize::name(query), suggest(.suggestions))]
     Unknown {
         kind: &'static str,
         query: String,
         suggestions: Vec<String>,
     },
-    #[error("{kind} '{query}' is ambiguous: it matches {}", quoted(.candidates))]
+    #[error("{kind} '{}' is ambiguous: it matches {}", crate::sanitize::name(query), quoted(.candidates))]
     Ambiguous {
         kind: &'static str,
         query: String,

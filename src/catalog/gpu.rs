@@ -369,7 +369,9 @@ mod tests {
         assert!(err.contains("test-box") && err.contains("kind"), "{err}");
         let err = error(&format!(
             "{gpu}{}",
-            platform.replace("\"system\"", "\"baseboard-server\"")
+            platform
+                .replace("\"system\"", "\"baseboard-server\"")
+                .replace("pcie_gen = 0", "pcie_gen = 4")
         ));
         assert!(
             err.contains("test-box") && err.contains("integrated"),

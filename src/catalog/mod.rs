@@ -21,6 +21,7 @@ pub use part::{
     Psu, Ram, Riser, ServerPsu, Storage,
 };
 pub use price::{preferred as preferred_price, Price, PriceKind};
+pub use validate::check_model_ranges;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -215,9 +216,15 @@ impl Catalog {
         }
         if let Some(dir) = overlay {
             for path in toml_files(dir)? {
-                let text = std::fs::read_to_string(&path).map_err(|source| CatalogError::Io {
-                    path: path.clone(),
-                    source,
+                let bytes = crate::fsutil::read_limited(
+                    &path,
+                    MAX_FILE_BYTES,
+                    "catalog files",
+                    crate::fsutil::Pipes::Refuse,
+                )?;
+                let text = String::from_utf8(bytes).map_err(|_| CatalogError::Syntax {
+                    file: path.display().to_string(),
+                    message: "not UTF-8 text".into(),
                 })?;
                 catalog.add_file(&path.display().to_string(), &text, true)?;
             }
@@ -313,26 +320,53 @@ fn add_all<T: Entry>(
     Ok(())
 }
 
-/// Every `*.toml` under `dir`, sorted, so overlays load in a stable order.
+/// Largest overlay file read (the largest embedded file is under 20 KB).
+const MAX_FILE_BYTES: u64 = 4 << 20;
+/// Most `*.toml` files and directory levels an overlay may have.
+const MAX_FILES: usize = 10_000;
+const MAX_DEPTH: usize = 32;
+
+/// Every `*.toml` under `dir`, sorted, so overlays load in a stable order. Symlinks are
+/// followed, but each directory and each file is visited once (by device and inode), so a link
+/// back to a parent cannot loop and a second link to a file is not a second definition.
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |cause| CatalogError::Io { path, cause }
+    };
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let read = std::fs::read_dir(&d).map_err(|source| CatalogError::Io {
-            path: d.clone(),
-            source,
-        })?;
-        for entry in read {
-            let path = entry
-                .map_err(|source| CatalogError::Io {
-                    path: d.clone(),
-                    source,
-                })?
-                .path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "toml") {
-                out.push(path);
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = stack.pop() {
+        let meta = std::fs::metadata(&d).map_err(io(&d))?;
+        if !seen.insert((meta.dev(), meta.ino())) {
+            continue;
+        }
+        for entry in std::fs::read_dir(&d).map_err(io(&d))? {
+            let path = entry.map_err(io(&d))?.path();
+            let is_toml = path.extension().is_some_and(|x| x == "toml");
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => {
+                    if depth + 1 > MAX_DEPTH {
+                        return Err(CatalogError::Walk {
+                            path,
+                            message: format!("directories nest deeper than {MAX_DEPTH} levels"),
+                        });
+                    }
+                    stack.push((path, depth + 1));
+                }
+                // A second link to a file already found is the same file, not a second one.
+                Ok(m) if is_toml && seen.insert((m.dev(), m.ino())) => out.push(path),
+                // A broken link named *.toml is reported when it is read.
+                Err(_) if is_toml => out.push(path),
+                _ => {}
+            }
+            if out.len() > MAX_FILES {
+                return Err(CatalogError::Walk {
+                    path: dir.to_path_buf(),
+                    message: format!("more than {MAX_FILES} *.toml files"),
+                });
             }
         }
     }

@@ -194,7 +194,7 @@ pub struct ParamCounts {
 impl ParamCounts {
     /// Parameters inside the decoder layers' linear projections (what weight quantizers compress).
     pub fn linear(&self) -> u64 {
-        self.attention + self.mlp
+        self.attention.saturating_add(self.mlp)
     }
 }
 

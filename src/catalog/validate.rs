@@ -1,6 +1,6 @@
 //! Checks that parsing cannot: id shape, unique aliases, sane ranges, dated and sourced prices,
 //! per-field sources that name real fields, and cross-references between kinds.
-use super::{Catalog, CatalogError, Entry, FormFactor, Gpu, PlatformKind, Table};
+use super::{Catalog, CatalogError, Entry, FormFactor, Gpu, Model, PlatformKind, Table};
 use std::collections::BTreeMap;
 
 struct Checker<'a, T: Entry> {
@@ -34,6 +34,102 @@ impl<T: Entry> Checker<'_, T> {
             &format!("{value} is outside the sane range {lo}..={hi}"),
         )
     }
+
+    /// [`Checker::range`] for a field that may be absent.
+    fn opt_range(
+        &self,
+        field: &str,
+        value: Option<f64>,
+        lo: f64,
+        hi: f64,
+    ) -> Result<(), CatalogError> {
+        value.map_or(Ok(()), |v| self.range(field, v, lo, hi))
+    }
+}
+
+/// Bounds on model architecture fields: (field, least, most). Far above any published model,
+/// and low enough that the parameter formula cannot overflow 64 bits. Counts that may
+/// legitimately be zero have a least of 0; every size must be at least one (a zero head
+/// dimension or latent rank would make the KV cache vanish).
+const MODEL_LIMITS: &[(&str, u64, u64)] = &[
+    ("hidden_size", 1, 1 << 17),
+    ("num_hidden_layers", 1, 1 << 10),
+    ("num_attention_heads", 1, 1 << 14),
+    ("num_key_value_heads", 1, 1 << 14),
+    ("head_dim", 1, 1 << 14),
+    ("intermediate_size", 1, 1 << 20),
+    ("vocab_size", 1, 1 << 24),
+    ("max_position_embeddings", 1, 1 << 32),
+    ("num_local_experts", 1, 1 << 12),
+    ("num_experts_per_tok", 1, 1 << 12),
+    ("moe_intermediate_size", 1, 1 << 20),
+    ("n_shared_experts", 0, 1 << 12),
+    ("first_k_dense_replace", 0, 1 << 10),
+    ("q_lora_rank", 1, 1 << 17),
+    ("kv_lora_rank", 1, 1 << 17),
+    ("qk_rope_head_dim", 1, 1 << 14),
+    ("qk_nope_head_dim", 1, 1 << 14),
+    ("v_head_dim", 1, 1 << 14),
+    ("sliding_window", 1, 1 << 32),
+    ("sliding_window_layers", 0, 1 << 10),
+    ("norms_per_layer", 1, 8),
+];
+
+/// Checks a model's architecture fields against [`MODEL_LIMITS`] and the head and expert
+/// rules. Used for catalog entries and for imported models alike. The error is the field and
+/// a message that starts with its value, e.g. `("head_dim", "0 is outside the accepted range
+/// 1..=16384")`.
+pub fn check_model_ranges(m: &Model) -> Result<(), (&'static str, String)> {
+    let fields: [Option<u64>; 21] = [
+        Some(m.hidden_size),
+        Some(m.num_hidden_layers),
+        Some(m.num_attention_heads),
+        Some(m.num_key_value_heads),
+        m.head_dim,
+        Some(m.intermediate_size),
+        Some(m.vocab_size),
+        Some(m.max_position_embeddings),
+        m.num_local_experts,
+        m.num_experts_per_tok,
+        m.moe_intermediate_size,
+        m.n_shared_experts,
+        m.first_k_dense_replace,
+        m.q_lora_rank,
+        m.kv_lora_rank,
+        m.qk_rope_head_dim,
+        m.qk_nope_head_dim,
+        m.v_head_dim,
+        m.sliding_window,
+        m.sliding_window_layers,
+        Some(m.norms_per_layer),
+    ];
+    for (&(field, min, max), value) in MODEL_LIMITS.iter().zip(fields) {
+        let Some(v) = value else { continue };
+        if v < min || v > max {
+            return Err((
+                field,
+                format!("{v} is outside the accepted range {min}..={max}"),
+            ));
+        }
+    }
+    if !m.num_attention_heads.is_multiple_of(m.num_key_value_heads) {
+        return Err((
+            "num_key_value_heads",
+            format!(
+                "{} does not divide num_attention_heads = {}",
+                m.num_key_value_heads, m.num_attention_heads
+            ),
+        ));
+    }
+    if let (Some(experts), Some(used)) = (m.num_local_experts, m.num_experts_per_tok) {
+        if used > experts {
+            return Err((
+                "num_experts_per_tok",
+                format!("{used} exceeds the {experts} experts"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -192,35 +288,23 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             "needs at least an fp16 or bf16 peak",
         )?;
         unified(&c, g)?;
+        c.opt_range("slot_width", g.slot_width.map(f64::from), 1.0, 5.0)?;
+        c.opt_range("length_mm", g.length_mm, 50.0, 600.0)?;
+        c.opt_range("fabric_gb_per_s", g.fabric_gb_per_s, 1.0, 20_000.0)?;
+        // An NVLink domain joins at most 576 GPUs (NVL576); a node is sized from this.
+        c.opt_range(
+            "fabric_max_gpus",
+            g.fabric_max_gpus.map(f64::from),
+            2.0,
+            576.0,
+        )?;
     }
     for m in cat.models.iter() {
         let c = Checker {
             table: &cat.models,
             entry: m,
         };
-        for (field, v) in [
-            ("hidden_size", m.hidden_size),
-            ("num_hidden_layers", m.num_hidden_layers),
-            ("num_attention_heads", m.num_attention_heads),
-            ("num_key_value_heads", m.num_key_value_heads),
-            ("intermediate_size", m.intermediate_size),
-            ("vocab_size", m.vocab_size),
-            ("max_position_embeddings", m.max_position_embeddings),
-        ] {
-            c.range(field, v as f64, 1.0, 1e7)?;
-        }
-        c.ensure(
-            m.num_attention_heads % m.num_key_value_heads == 0,
-            "num_key_value_heads",
-            "must divide num_attention_heads",
-        )?;
-        if let (Some(e), Some(k)) = (m.num_local_experts, m.num_experts_per_tok) {
-            c.ensure(
-                k >= 1 && k <= e,
-                "num_experts_per_tok",
-                "must be between 1 and num_local_experts",
-            )?;
-        }
+        check_model_ranges(m).map_err(|(field, message)| c.fail(field, message))?;
         c.range("params_published", m.params_published as f64, 1e6, 1e13)?;
     }
     for p in cat.platforms.iter() {
@@ -230,6 +314,28 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
         };
         // 72: a GB200 NVL72 rack is one NVLink domain.
         c.range("max_gpus", p.max_gpus.into(), 1.0, 72.0)?;
+        c.range("x16_slots", p.x16_slots.into(), 0.0, 32.0)?;
+        c.opt_range(
+            "gpu_slot_spacing",
+            p.gpu_slot_spacing.map(f64::from),
+            1.0,
+            5.0,
+        )?;
+        c.range("cpu_pcie_lanes", p.cpu_pcie_lanes.into(), 0.0, 1024.0)?;
+        // A complete machine with an integrated GPU may have no PCIe slots at all.
+        let lowest_gen = if p.kind == PlatformKind::System {
+            0.0
+        } else {
+            1.0
+        };
+        c.range("pcie_gen", p.pcie_gen.into(), lowest_gen, 6.0)?;
+        c.range("ram_channels", p.ram_channels.into(), 0.0, 48.0)?;
+        // A complete system ships its memory (0 = not stated); a rack holds up to 36 Grace CPUs.
+        let lowest_ram = if p.complete_system { 0.0 } else { 1.0 };
+        c.range("ram_max_gib", p.ram_max_gib.into(), lowest_ram, 1048576.0)?;
+        c.range("cpu_sockets", p.cpu_sockets.into(), 1.0, 64.0)?;
+        c.opt_range("psu_w", p.psu_w, 100.0, 200_000.0)?;
+        c.opt_range("max_power_w", p.max_power_w, 50.0, 200_000.0)?;
         for gpu in &p.gpus {
             let Some(g) = cat.gpus.get(gpu) else {
                 return Err(c.fail("gpus", format!("no gpu '{gpu}' in the catalog")));
@@ -250,6 +356,64 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
         }
     }
     parts(cat)?;
+    for x in cat.cpus.iter() {
+        let c = Checker {
+            table: &cat.cpus,
+            entry: x,
+        };
+        c.range("cores", x.cores.into(), 1.0, 1024.0)?;
+        c.range(
+            "threads",
+            x.threads.into(),
+            x.cores.into(),
+            8.0 * f64::from(x.cores),
+        )?;
+        c.range("tdp_w", x.tdp_w, 1.0, 1_000.0)?;
+        c.range("pcie_lanes", x.pcie_lanes.into(), 0.0, 1024.0)?;
+        c.range("pcie_gen", x.pcie_gen.into(), 1.0, 6.0)?;
+        c.range("ram_channels", x.ram_channels.into(), 1.0, 48.0)?;
+    }
+    for k in cat.ram.iter() {
+        let c = Checker {
+            table: &cat.ram,
+            entry: k,
+        };
+        c.range("capacity_gib", k.capacity_gib.into(), 1.0, 8192.0)?;
+        c.range("modules", k.modules.into(), 1.0, 64.0)?;
+        c.range("speed_mt_per_s", k.speed_mt_per_s.into(), 100.0, 20_000.0)?;
+    }
+    for d in cat.storage.iter() {
+        let c = Checker {
+            table: &cat.storage,
+            entry: d,
+        };
+        c.range("capacity_gb", d.capacity_gb, 1.0, 1_000_000.0)?;
+        c.range("read_gb_per_s", d.read_gb_per_s, 0.01, 100.0)?;
+        c.range("write_gb_per_s", d.write_gb_per_s, 0.01, 100.0)?;
+    }
+    for x in cat.cases.iter() {
+        let c = Checker {
+            table: &cat.cases,
+            entry: x,
+        };
+        c.range("expansion_slots", x.expansion_slots.into(), 1.0, 32.0)?;
+        c.opt_range("max_gpu_length_mm", x.max_gpu_length_mm, 50.0, 1_000.0)?;
+    }
+    for x in cat.coolers.iter() {
+        let c = Checker {
+            table: &cat.coolers,
+            entry: x,
+        };
+        c.opt_range("rated_w", x.rated_w, 10.0, 2_000.0)?;
+    }
+    for x in cat.network.iter() {
+        let c = Checker {
+            table: &cat.network,
+            entry: x,
+        };
+        c.range("gbit_per_s", x.gbit_per_s, 1.0, 3_200.0)?;
+        c.range("ports", x.ports.into(), 1.0, 16.0)?;
+    }
     for p in cat.psus.iter() {
         let c = Checker {
             table: &cat.psus,
@@ -261,6 +425,13 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             p.efficiency_at_half_load,
             0.7,
             1.0,
+        )?;
+        c.opt_range("pcie_8pin", p.pcie_8pin.map(f64::from), 0.0, 32.0)?;
+        c.opt_range(
+            "connectors_12v_2x6",
+            p.connectors_12v_2x6.map(f64::from),
+            0.0,
+            16.0,
         )?;
     }
     for e in cat.electricity.iter() {
@@ -305,6 +476,9 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             table: &cat.circuits,
             entry: r,
         };
+        c.range("volts", r.volts, 90.0, 480.0)?;
+        c.range("amps", r.amps, 1.0, 400.0)?;
+        c.range("continuous_w", r.continuous_w, 100.0, 200_000.0)?;
         c.ensure(
             r.continuous_w <= r.volts * r.amps,
             "continuous_w",

@@ -72,8 +72,8 @@ pub struct PlanOptions {
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "optimizer",
           value_name = "WHAT", help_heading = "Model and workload")]
     pub offload: Option<OffloadTarget>,
-    /// LoRA rank.
-    #[arg(long, default_value_t = 16)]
+    /// LoRA rank (1 up to the model's hidden size).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub lora_rank: u64,
     /// Base-model parts LoRA also trains in full, with gradients and Adam states (PEFT
     /// modules_to_save), e.g. `embed,head`.
@@ -167,10 +167,12 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
     let v: f64 = num
         .parse()
         .map_err(|_| format!("'{s}' is not a count (e.g. 3.5T, 300B, 1e9)"))?;
+    // Checked after scaling: 1e300T is finite before it and infinite after.
+    let v = v * mult;
     if !(v.is_finite() && v > 0.0) {
-        return Err(format!("'{s}' must be a positive count"));
+        return Err(format!("'{s}' must be a positive, finite count"));
     }
-    Ok(v * mult)
+    Ok(v)
 }
 
 /// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
@@ -255,6 +257,8 @@ mod tests {
         assert_eq!(parse_count("300B").unwrap(), 3e11);
         assert_eq!(parse_count("1e9").unwrap(), 1e9);
         assert!(parse_count("-5").is_err());
+        assert!(parse_count("1e300T").is_err());
+        assert!(parse_count("inf").is_err());
         assert!(parse_count("lots").is_err());
         assert_eq!(
             parse_option("4xv100-32gb").unwrap(),

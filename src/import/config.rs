@@ -1,7 +1,7 @@
 //! Hugging Face `config.json` to a catalog [`Model`], per `model_type`, with the defaults the
 //! Transformers config classes apply when a field is absent.
 use super::safetensors::is_float;
-use super::{file_url, kebab, read_json, ImportError, WeightSummary};
+use super::{file_url, kebab, parse_json, ImportError, WeightSummary};
 use crate::catalog::{Model, Norm};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -25,12 +25,14 @@ const KNOWN_TYPES: &[&str] = &[
 /// Licence recorded for imported models: the files do not say.
 pub(super) const LICENSE: &str = "unknown (imported)";
 
-/// Reads `path` and maps it; `weights` (the directory's safetensors) supply the exact count.
+/// Maps `bytes`, the contents of `path`; `weights` (the directory's safetensors) supply the
+/// exact count.
 pub(super) fn model_from_file(
     path: &Path,
+    bytes: &[u8],
     weights: Option<&WeightSummary>,
 ) -> Result<(Model, Vec<String>), ImportError> {
-    let json = read_json(path)?;
+    let json: Map<String, Value> = parse_json(path, bytes)?;
     let mut notes = Vec::new();
     let mut model = model_from_json(path, &json, &mut notes)?;
     let counts = model.param_counts();
@@ -476,88 +478,11 @@ fn deepseek(c: &Cfg, notes: &mut Vec<String>) -> Result<Model, ImportError> {
     Ok(m)
 }
 
-/// Upper bounds on architecture fields: far above any published model, and low enough that the
-/// parameter formula cannot overflow 64 bits.
-const LIMITS: &[(&str, u64)] = &[
-    ("hidden_size", 1 << 17),
-    ("num_hidden_layers", 1 << 10),
-    ("num_attention_heads", 1 << 14),
-    ("num_key_value_heads", 1 << 14),
-    ("head_dim", 1 << 14),
-    ("intermediate_size", 1 << 20),
-    ("vocab_size", 1 << 24),
-    ("max_position_embeddings", 1 << 32),
-    ("num_local_experts", 1 << 12),
-    ("num_experts_per_tok", 1 << 12),
-    ("moe_intermediate_size", 1 << 20),
-    ("n_shared_experts", 1 << 12),
-    ("first_k_dense_replace", 1 << 10),
-    ("q_lora_rank", 1 << 17),
-    ("kv_lora_rank", 1 << 17),
-    ("qk_rope_head_dim", 1 << 14),
-    ("qk_nope_head_dim", 1 << 14),
-    ("v_head_dim", 1 << 14),
-    ("sliding_window", 1 << 32),
-    ("sliding_window_layers", 1 << 10),
-    ("norms_per_layer", 8),
-];
-
-/// Checks every architecture field against [`LIMITS`] and the head-count rules.
+/// Checks every architecture field with the catalog's own rules
+/// ([`crate::catalog::check_model_ranges`]).
 pub(super) fn check_ranges(m: &Model) -> Result<(), String> {
-    let fields: [(&str, Option<u64>); 21] = [
-        ("hidden_size", Some(m.hidden_size)),
-        ("num_hidden_layers", Some(m.num_hidden_layers)),
-        ("num_attention_heads", Some(m.num_attention_heads)),
-        ("num_key_value_heads", Some(m.num_key_value_heads)),
-        ("head_dim", m.head_dim),
-        ("intermediate_size", Some(m.intermediate_size)),
-        ("vocab_size", Some(m.vocab_size)),
-        ("max_position_embeddings", Some(m.max_position_embeddings)),
-        ("num_local_experts", m.num_local_experts),
-        ("num_experts_per_tok", m.num_experts_per_tok),
-        ("moe_intermediate_size", m.moe_intermediate_size),
-        ("n_shared_experts", m.n_shared_experts),
-        ("first_k_dense_replace", m.first_k_dense_replace),
-        ("q_lora_rank", m.q_lora_rank),
-        ("kv_lora_rank", m.kv_lora_rank),
-        ("qk_rope_head_dim", m.qk_rope_head_dim),
-        ("qk_nope_head_dim", m.qk_nope_head_dim),
-        ("v_head_dim", m.v_head_dim),
-        ("sliding_window", m.sliding_window),
-        ("sliding_window_layers", m.sliding_window_layers),
-        ("norms_per_layer", Some(m.norms_per_layer)),
-    ];
-    for (field, value) in fields {
-        let Some(v) = value else { continue };
-        let max = LIMITS
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map_or(u64::MAX, |(_, max)| *max);
-        // Counts that may legitimately be zero; every size must be at least one.
-        let min = u64::from(!matches!(
-            field,
-            "n_shared_experts" | "first_k_dense_replace" | "sliding_window_layers"
-        ));
-        if v < min || v > max {
-            return Err(format!(
-                "field '{field}' = {v} is outside the accepted range {min}..={max}"
-            ));
-        }
-    }
-    if !m.num_attention_heads.is_multiple_of(m.num_key_value_heads) {
-        return Err(format!(
-            "num_key_value_heads = {} does not divide num_attention_heads = {}",
-            m.num_key_value_heads, m.num_attention_heads
-        ));
-    }
-    if let (Some(experts), Some(used)) = (m.num_local_experts, m.num_experts_per_tok) {
-        if used > experts {
-            return Err(format!(
-                "num_experts_per_tok = {used} exceeds the {experts} experts"
-            ));
-        }
-    }
-    Ok(())
+    crate::catalog::check_model_ranges(m)
+        .map_err(|(field, message)| format!("field '{field}' = {message}"))
 }
 
 /// Id, display name and Hugging Face repo for a config file: from the directory name (a

@@ -4,15 +4,18 @@
 //!
 //! Everything goes through [`Reader`], which refuses any read past the end of the file, so a
 //! claimed length is checked before it is allocated or skipped. Array values (the tokenizer's
-//! vocabulary and merges) are skipped, not kept.
+//! vocabulary and merges) are skipped, not kept. Through a pipe, whose length is unknown, every
+//! length is still capped and the data section is counted by reading it to the end.
 use super::config::{check_ranges, differs, LICENSE};
 use super::{
     file_name, file_url, kebab, ImportError, ImportedModel, NameSet, WeightFormat, WeightSummary,
 };
 use crate::catalog::{Model, Norm};
+use crate::fsutil::Input;
+use crate::sanitize;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, Read, Seek};
+use std::io::Read;
 use std::path::Path;
 
 /// Limits on counts and lengths read from a header (llama.cpp files hold at most a few
@@ -181,19 +184,34 @@ const FILE_TYPES: &[(u64, &str)] = &[
     (40, "Q1_0"),
 ];
 
-/// A reader that knows the file length and refuses to read or skip past it.
-struct Reader<'p, R> {
-    inner: R,
+/// A reader that knows the file length and refuses to read or skip past it (a pipe's length
+/// is unknown: `u64::MAX` until its end is reached).
+struct Reader<'p, S> {
+    inner: S,
     pos: u64,
     len: u64,
     path: &'p Path,
 }
 
-impl<R: Read + Seek> Reader<'_, R> {
+impl<S: Source> Reader<'_, S> {
     fn err(&self, message: String) -> ImportError {
         ImportError::Gguf {
             path: self.path.to_path_buf(),
             message,
+        }
+    }
+
+    /// A read that ran out of input (only a pipe can: a file's length is checked first) reads
+    /// as truncation.
+    fn eof_or_io(&self, e: std::io::Error, what: &dyn Fn() -> String) -> ImportError {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            self.err(format!(
+                "{} runs past the end of the input at offset {} (truncated?)",
+                what(),
+                self.pos
+            ))
+        } else {
+            ImportError::io(self.path)(e)
         }
     }
 
@@ -215,7 +233,7 @@ impl<R: Read + Seek> Reader<'_, R> {
         let mut buf = [0u8; N];
         self.inner
             .read_exact(&mut buf)
-            .map_err(ImportError::io(self.path))?;
+            .map_err(|e| self.eof_or_io(e, what))?;
         self.pos += N as u64;
         Ok(buf)
     }
@@ -230,10 +248,7 @@ impl<R: Read + Seek> Reader<'_, R> {
 
     fn skip(&mut self, n: u64, what: &dyn Fn() -> String) -> Result<(), ImportError> {
         self.need(n, what)?;
-        // `n` fits in i64: it is at most the file length.
-        self.inner
-            .seek_relative(n as i64)
-            .map_err(ImportError::io(self.path))?;
+        self.inner.skip(n).map_err(|e| self.eof_or_io(e, what))?;
         self.pos += n;
         Ok(())
     }
@@ -257,7 +272,7 @@ impl<R: Read + Seek> Reader<'_, R> {
         let mut buf = vec![0u8; len as usize];
         self.inner
             .read_exact(&mut buf)
-            .map_err(ImportError::io(self.path))?;
+            .map_err(|e| self.eof_or_io(e, what))?;
         self.pos += len;
         String::from_utf8(buf).map_err(|_| self.err(format!("{} is not UTF-8", what())))
     }
@@ -374,23 +389,49 @@ impl TensorFacts {
 }
 
 /// Reads a GGUF file's header: weights, metadata and, for mapped architectures, the model.
-pub(super) fn import(path: &Path) -> Result<ImportedModel, ImportError> {
-    let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
-    let len = file.metadata().map_err(ImportError::io(path))?.len();
-    import_from(path, BufReader::new(file), len)
+pub(super) fn import(path: &Path, input: Input) -> Result<ImportedModel, ImportError> {
+    let file_len = input.file_len();
+    import_from(path, input, file_len)
 }
 
-/// Reads a GGUF header from `inner`, the start of a file of `len` bytes (the whole file, or
-/// only the header bytes a Hub client fetched); `path` names it in errors.
+/// What a GGUF header is read from: a file or pipe ([`Input`]), or the bytes a Hub client
+/// fetches or cached.
+pub(super) trait Source: Read {
+    /// Skips `n` bytes; `UnexpectedEof` when fewer remain.
+    fn skip(&mut self, n: u64) -> std::io::Result<()>;
+    /// Reads and discards the rest; returns how many bytes that was.
+    fn drain(&mut self) -> std::io::Result<u64>;
+}
+
+impl Source for Input {
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        Input::skip(self, n)
+    }
+    fn drain(&mut self) -> std::io::Result<u64> {
+        Input::drain(self)
+    }
+}
+
+impl<S: Source + ?Sized> Source for &mut S {
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        (**self).skip(n)
+    }
+    fn drain(&mut self) -> std::io::Result<u64> {
+        (**self).drain()
+    }
+}
+
+/// Reads a GGUF header from `input`, the start of a file of `file_len` bytes (`None` for a
+/// pipe, read to its end); `path` names it in errors.
 pub(super) fn import_from(
     path: &Path,
-    inner: impl Read + Seek,
-    len: u64,
+    input: impl Source,
+    file_len: Option<u64>,
 ) -> Result<ImportedModel, ImportError> {
     let mut r = Reader {
-        inner,
+        inner: input,
         pos: 0,
-        len,
+        len: file_len.unwrap_or(u64::MAX),
         path,
     };
 
@@ -424,7 +465,8 @@ pub(super) fn import_from(
     let mut kept = 0u64;
     for i in 0..n_kv {
         let key = r.string(&|| format!("metadata key #{}", i + 1))?;
-        let what = || format!("metadata '{key}'");
+        let shown = sanitize::name(&key);
+        let what = || format!("metadata '{shown}'");
         let ty = r.u32(&what)?;
         let value = r.value(ty, 0, &what)?;
         kept += key.len() as u64
@@ -439,7 +481,7 @@ pub(super) fn import_from(
             )));
         }
         if meta.insert(key.clone(), value).is_some() {
-            return Err(r.err(format!("duplicate metadata key '{key}'")));
+            return Err(r.err(format!("duplicate metadata key '{shown}'")));
         }
     }
     let alignment = match meta.get("general.alignment") {
@@ -447,18 +489,26 @@ pub(super) fn import_from(
         Some(v) => v
             .as_u64()
             .filter(|a| a.is_power_of_two() && *a <= 1 << 30)
-            .ok_or_else(|| r.err(format!("general.alignment {v:?} is not a power of two")))?,
+            .ok_or_else(|| {
+                r.err(format!(
+                    "general.alignment {} is not a power of two",
+                    sanitize::name(&format!("{v:?}"))
+                ))
+            })?,
     };
 
     let mut weights = WeightSummary::new(WeightFormat::Gguf);
     let mut facts = TensorFacts::default();
     let mut seen = NameSet::default();
-    // The tensor whose data ends last, checked once the data section's start is known.
+    // The tensor whose data ends last, checked once the data section's start is known, and
+    // every tensor's byte range, which may not overlap another's.
     let mut last_end: (u64, String) = (0, String::new());
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
     for i in 0..n_tensors {
-        let name = r.string(&|| format!("tensor #{} name", i + 1))?;
+        let raw_name = r.string(&|| format!("tensor #{} name", i + 1))?;
+        let name = sanitize::name(&raw_name);
         let what = || format!("tensor '{name}'");
-        if !seen.insert(&name) {
+        if !seen.insert(&raw_name) {
             return Err(r.err(format!("duplicate tensor '{name}'")));
         }
         let n_dims = r.u32(&what)?;
@@ -513,13 +563,32 @@ pub(super) fn import_from(
         if end > last_end.0 {
             last_end = (end, name.clone());
         }
+        if bytes > 0 {
+            ranges.push((offset, end));
+        }
         weights
             .add(type_name, params, bytes)
             .ok_or_else(|| r.err("total parameter or byte count overflows 64 bits".into()))?;
-        facts.observe(&name, dims);
+        facts.observe(&raw_name, dims);
     }
     let data_start = r.pos.div_ceil(alignment) * alignment;
+    let len = match file_len {
+        Some(len) => len,
+        // A pipe: count what is left.
+        None => {
+            let rest = r.inner.drain().map_err(ImportError::io(path))?;
+            r.pos.saturating_add(rest)
+        }
+    };
     let data_len = len.saturating_sub(data_start);
+    // Tensors may not share bytes: overlapping ranges would count the same data twice.
+    ranges.sort_unstable();
+    if let Some(w) = ranges.windows(2).find(|w| w[1].0 < w[0].1) {
+        return Err(r.err(format!(
+            "two tensors claim the same bytes: their data overlaps in [{}, {}) of the data section",
+            w[1].0, w[0].1
+        )));
+    }
     if last_end.0 > data_len {
         return Err(r.err(format!(
             "tensor '{}' data ends {} bytes into the data section, which holds only {data_len} (truncated?)",
@@ -619,7 +688,8 @@ fn model_from_meta(
     let Some(&(_, gated, norm)) = MAPPED_ARCHS.iter().find(|(a, ..)| *a == arch) else {
         let mapped: Vec<&str> = MAPPED_ARCHS.iter().map(|(a, ..)| *a).collect();
         notes.push(format!(
-            "architecture '{arch}' is not one llmrig maps to a model ({}): weights only",
+            "architecture '{}' is not one llmrig maps to a model ({}): weights only",
+            sanitize::name(arch),
             mapped.join(", ")
         ));
         return Ok(None);
@@ -675,9 +745,10 @@ fn model_from_meta(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| arch.to_owned());
+    // Shown in every plan: no control characters, no screenful of text.
     let name = match meta.get("general.name") {
-        Some(Meta::Str(n)) if !n.trim().is_empty() => n.clone(),
-        _ => stem.clone(),
+        Some(Meta::Str(n)) if !n.trim().is_empty() => sanitize::name(n),
+        _ => sanitize::name(&stem),
     };
     let total = weights.params;
     let mut model = Model {

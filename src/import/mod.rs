@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod gguf;
 mod hub;
+mod index;
 mod safetensors;
 
 pub use error::ImportError;
@@ -20,14 +21,14 @@ pub use gguf::GgufInfo;
 pub use hub::{import as import_hub, HubConfig, HubError, HubRef, HubSource};
 
 use crate::catalog::Model;
+use crate::fsutil::{Input, Pipes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Largest `config.json` or `model.safetensors.index.json` read (the same cap safetensors puts
-/// on its own header).
-const MAX_JSON_BYTES: u64 = 100_000_000;
+/// Largest `config.json` read. Real ones are a few kilobytes (a vision model's label table
+/// makes a few hundred); the cap keeps a padded file from costing gigabytes to parse.
+const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
 /// What an import found: the architecture (when the files describe one llmrig can map) and the
 /// exact weight storage (when weight headers were read).
@@ -113,18 +114,23 @@ impl WeightSummary {
 }
 
 /// Imports a `config.json`, a model directory, a `.safetensors` file or a `.gguf` file.
+///
+/// A file may also be a pipe (`llmrig import <(cat config.json)`); files inside a directory must
+/// be regular files.
 pub fn import(path: &Path) -> Result<ImportedModel, ImportError> {
     let meta = std::fs::metadata(path).map_err(ImportError::io(path))?;
     if meta.is_dir() {
         return import_dir(path);
     }
-    match sniff(path)? {
-        Kind::Gguf => gguf::import(path),
+    let mut input = Input::open(path, Pipes::Accept)?;
+    match sniff(path, &mut input)? {
+        Kind::Gguf => gguf::import(path, input),
         Kind::Safetensors => {
             let mut weights = WeightSummary::new(WeightFormat::Safetensors);
             let mut notes = Vec::new();
-            safetensors::add_file(
+            safetensors::add_input(
                 path,
+                input,
                 &file_name(path),
                 &mut weights,
                 &mut NameSet::default(),
@@ -139,7 +145,8 @@ pub fn import(path: &Path) -> Result<ImportedModel, ImportError> {
             })
         }
         Kind::Json => {
-            let (model, notes) = config::model_from_file(path, None)?;
+            let bytes = input.read_limited(MAX_CONFIG_BYTES, "config.json files")?;
+            let (model, notes) = config::model_from_file(path, &bytes, None)?;
             Ok(ImportedModel {
                 model: Some(model),
                 weights: None,
@@ -155,7 +162,8 @@ fn import_dir(dir: &Path) -> Result<ImportedModel, ImportError> {
     let config_path = dir.join("config.json");
     let mut notes = Vec::new();
     let weights = safetensors::read_dir(dir, &mut notes)?;
-    let has_config = config_path.is_file();
+    // A config.json that is a FIFO or a device is an error, not a missing file.
+    let has_config = config_path.exists();
     if !has_config && weights.is_none() {
         let gguf = list_dir(dir)?
             .into_iter()
@@ -170,7 +178,13 @@ fn import_dir(dir: &Path) -> Result<ImportedModel, ImportError> {
         });
     }
     let model = if has_config {
-        let (model, model_notes) = config::model_from_file(&config_path, weights.as_ref())?;
+        let bytes = crate::fsutil::read_limited(
+            &config_path,
+            MAX_CONFIG_BYTES,
+            "config.json files",
+            Pipes::Refuse,
+        )?;
+        let (model, model_notes) = config::model_from_file(&config_path, &bytes, weights.as_ref())?;
         notes.extend(model_notes);
         Some(model)
     } else {
@@ -194,21 +208,16 @@ enum Kind {
     Json,
 }
 
-/// Picks the format from the extension, else from the first bytes.
-fn sniff(path: &Path) -> Result<Kind, ImportError> {
+/// Picks the format from the extension, else from the first bytes (peeked, so a pipe loses
+/// nothing).
+fn sniff(path: &Path, input: &mut Input) -> Result<Kind, ImportError> {
     match path.extension().and_then(|x| x.to_str()) {
         Some("gguf") => return Ok(Kind::Gguf),
         Some("safetensors") => return Ok(Kind::Safetensors),
         Some("json") => return Ok(Kind::Json),
         _ => {}
     }
-    let mut head = [0u8; 9];
-    let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
-    let n = file
-        .take(9)
-        .read(&mut head)
-        .map_err(ImportError::io(path))?;
-    let head = &head[..n];
+    let head = input.peek(9).map_err(ImportError::io(path))?;
     if head.starts_with(b"GGUF") {
         Ok(Kind::Gguf)
     } else if head.len() == 9 && head[8] == b'{' {
@@ -224,21 +233,13 @@ fn sniff(path: &Path) -> Result<Kind, ImportError> {
     }
 }
 
-/// Reads a JSON object from a file of at most [`MAX_JSON_BYTES`].
-fn read_json(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, ImportError> {
-    let file = std::fs::File::open(path).map_err(ImportError::io(path))?;
-    let len = file.metadata().map_err(ImportError::io(path))?.len();
-    if len > MAX_JSON_BYTES {
-        return Err(ImportError::Unsupported {
-            path: path.to_path_buf(),
-            message: format!("{len} bytes is over the {MAX_JSON_BYTES}-byte limit for JSON files"),
-        });
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_JSON_BYTES)
-        .read_to_end(&mut buf)
-        .map_err(ImportError::io(path))?;
-    serde_json::from_slice(&buf).map_err(|cause| ImportError::Json {
+/// Parses JSON already read (at most [`MAX_CONFIG_BYTES`]) into `T`; `path` names the file in
+/// errors.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<T, ImportError> {
+    serde_json::from_slice(bytes).map_err(|cause| ImportError::Json {
         path: path.to_path_buf(),
         cause,
     })
@@ -280,18 +281,30 @@ fn kebab(name: &str) -> String {
     out.trim_matches(|c| c == '-' || c == '.').to_owned()
 }
 
-/// Tensor names seen so far, kept as 64-bit hashes so memory stays at 8 bytes a tensor
-/// however long the names in a hostile file are.
+/// 64-bit hashes of tensor names, keyed at random per import so a file cannot be built to
+/// collide.
 #[derive(Default)]
-struct NameSet(std::collections::HashSet<u64>);
+struct NameHasher(std::collections::hash_map::RandomState);
+
+impl NameHasher {
+    fn of(&self, name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.0.hash_one(name)
+    }
+}
+
+/// Tensor names seen so far, kept as hashes so memory stays at 8 bytes a tensor however long
+/// the names in a hostile file are.
+#[derive(Default)]
+struct NameSet {
+    hasher: NameHasher,
+    seen: std::collections::HashSet<u64>,
+}
 
 impl NameSet {
     /// False when the name was already present.
     fn insert(&mut self, name: &str) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        name.hash(&mut h);
-        self.0.insert(h.finish())
+        self.seen.insert(self.hasher.of(name))
     }
 }
 

@@ -159,20 +159,33 @@ pub enum PlanError {
     },
     #[error("'{field}' must be at least {min}")]
     TooSmall { field: &'static str, min: String },
-    #[error("'{field}' must be between 0 and 1 (got {value})")]
-    NotAFraction { field: &'static str, value: f64 },
+    #[error("'{field}' must be between {min} and 1 (got {value:?})")]
+    NotAFraction {
+        field: &'static str,
+        min: f64,
+        value: f64,
+    },
     #[error("ZeRO stage must be 0, 1, 2 or 3 (got {0})")]
     ZeroStage(u8),
     #[error("--train-tokens only applies to training workloads (train, lora, qlora)")]
     TrainTokensForInference,
-    #[error("'{0}' only applies to training workloads (train, lora, qlora)")]
-    TrainingOnly(&'static str),
     #[error("--lora-trainable only applies to lora and qlora")]
     LoraTrainableWithoutLora,
     #[error("--offload params needs ZeRO-3 (DeepSpeed offloads parameters only at stage 3; got --zero {0})")]
     ParamOffloadNeedsZero3(u8),
     #[error("--grid-gco2-per-kwh must be between 0 and 2000 (got {0})")]
     GridIntensity(f64),
+    #[error("'{field}' must be {expected} (got {value})")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("{flags}: only used for {applies_to}; this workload would ignore it")]
+    IgnoredFlags {
+        flags: String,
+        applies_to: &'static str,
+    },
 }
 
 /// Checks a request against the model before planning.
@@ -211,26 +224,18 @@ pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
         ("mfu", req.efficiencies.train_mfu),
         ("utilization", req.utilization),
     ] {
-        // An idle rig (utilization 0) is a valid question; zero efficiency is not.
-        let lowest_ok = if field == "utilization" {
+        // An idle rig (utilization 0) is a valid question; an efficiency near zero is not.
+        let min = if field == "utilization" {
             0.0
         } else {
-            f64::MIN_POSITIVE
+            request::MIN_EFFICIENCY
         };
-        if !(lowest_ok..=1.0).contains(&value) {
-            return Err(PlanError::NotAFraction { field, value });
+        if !(min..=1.0).contains(&value) {
+            return Err(PlanError::NotAFraction { field, min, value });
         }
     }
     if req.train_tokens.is_some() && !req.is_training() {
         return Err(PlanError::TrainTokensForInference);
-    }
-    if !req.is_training() {
-        if req.offload_optimizer || req.offload_params {
-            return Err(PlanError::TrainingOnly("--offload"));
-        }
-        if req.attention != Attention::Flash {
-            return Err(PlanError::TrainingOnly("--attention eager"));
-        }
     }
     let lora_parts = req.lora_trainable.embed || req.lora_trainable.head;
     if lora_parts && !matches!(req.workload, Workload::Lora | Workload::Qlora) {
@@ -244,7 +249,7 @@ pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
             return Err(PlanError::GridIntensity(g));
         }
     }
-    Ok(())
+    request::check_limits(model, req)
 }
 
 /// GPUs one node of this GPU type holds: the largest platform in the catalog for it, else its

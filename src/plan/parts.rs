@@ -119,6 +119,18 @@ fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartL
     }
 }
 
+/// Whole units of `per_unit` that cover `need`, at least one. Catalog validation keeps both
+/// positive and finite; the guard keeps a zero, NaN or overflow from ever becoming a silently
+/// wrapped or saturated count.
+fn units(need: f64, per_unit: f64) -> u32 {
+    let n = (need / per_unit).ceil();
+    if n.is_finite() && n >= 1.0 {
+        n.min(f64::from(u32::MAX)) as u32
+    } else {
+        1
+    }
+}
+
 /// Slots from the first GPU slot to the end of the last card: where `n` cards of `width`
 /// slots sit every `spacing` slots.
 fn slots_spanned(n: u32, spacing: u32, width: u32) -> u32 {
@@ -352,7 +364,7 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
             circuit: ci.id.clone(),
             name: ci.name.clone(),
             continuous_w: ci.continuous_w,
-            count: (wall_load_w / ci.continuous_w).ceil().max(1.0) as u32,
+            count: units(wall_load_w, ci.continuous_w),
         })
         .collect();
 
@@ -444,11 +456,9 @@ fn add_host_parts(
             .filter(|k| p.ram_kind.as_deref().is_none_or(|kind| k.kind == kind))
             .map(|k| (k, k.prices.as_slice())),
     );
-    match cheapest(kits, |k| {
-        (need_gib / k.capacity_gib as f64).ceil().max(1.0) as u32
-    }) {
+    match cheapest(kits, |k| units(need_gib, k.capacity_gib.into())) {
         Some((k, price, q)) => {
-            let total = q * k.capacity_gib;
+            let total = q.saturating_mul(k.capacity_gib);
             if total > p.ram_max_gib {
                 warnings.push(format!(
                     "{total} GiB of RAM exceeds the platform's {} GiB maximum",
@@ -485,7 +495,7 @@ fn add_host_parts(
 
     let need_gb = input.model_weight_bytes / 1e9 * c::STORAGE_PER_WEIGHT_BYTE + c::STORAGE_BASE_GB;
     let drives = priced(cat.storage.iter().map(|s| (s, s.prices.as_slice())));
-    match cheapest(drives, |s| (need_gb / s.capacity_gb).ceil().max(1.0) as u32) {
+    match cheapest(drives, |s| units(need_gb, s.capacity_gb)) {
         Some((s, price, q)) => lines.push(line(
             "storage",
             &s.id,
@@ -580,7 +590,7 @@ fn add_psus(
         .collect();
     let pick = cheapest(single, |_| 1).or_else(|| {
         let largest = all.iter().copied().max_by(|a, b| a.0.watts.total_cmp(&b.0.watts))?;
-        let q = (need / largest.0.watts).ceil() as u32;
+        let q = units(need, largest.0.watts);
         warnings.push(format!("{need:.0} W of PSU capacity needs {q} power supplies: join them with an add2psu board or use a server chassis"));
         Some((largest.0, largest.1, q))
     });

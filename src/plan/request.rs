@@ -1,6 +1,8 @@
 //! What the user asks the planner.
 use super::constants as c;
 use super::format::{KvFormat, WeightFormat};
+use super::PlanError;
+use crate::catalog::Model;
 use serde::{Deserialize, Serialize};
 
 /// What the machine will do with the model.
@@ -174,4 +176,141 @@ impl PlanRequest {
     pub fn is_training(&self) -> bool {
         self.workload != Workload::Infer
     }
+}
+
+/// Most nodes a layout may span (far beyond the largest clusters built).
+pub const MAX_NODES: u32 = 16_384;
+/// Longest context accepted, whatever the model's own maximum (the largest model limit the
+/// catalog accepts).
+pub const MAX_CONTEXT: u64 = 1 << 32;
+/// Most sequences planned at once.
+pub const MAX_BATCH: u64 = 1 << 20;
+/// Least efficiency or MFU accepted (checked in [`super::check`]): below 0.1 % the estimate
+/// says nothing.
+pub const MIN_EFFICIENCY: f64 = 0.001;
+/// Electricity prices accepted, USD per kWh (the dearest retail tariffs are under $1).
+pub const USD_PER_KWH_RANGE: (f64, f64) = (0.001, 10.0);
+/// Most training tokens accepted (today's largest runs use a few times 10^13).
+pub const MAX_TRAIN_TOKENS: f64 = 1e16;
+
+/// `value` is printed with `{:?}`, so a float like 1e-320 stays short.
+fn out_of_range(field: &'static str, value: impl std::fmt::Debug, expected: String) -> PlanError {
+    PlanError::OutOfRange {
+        field,
+        value: format!("{value:?}"),
+        expected,
+    }
+}
+
+/// Bounds the planner needs beyond the basic checks in [`super::check`]: counts that would
+/// overflow or take unbounded time, prices and efficiencies that would give negative, infinite
+/// or meaningless money and speed, and flags the workload ignores.
+pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
+    if req.max_nodes > MAX_NODES {
+        return Err(out_of_range(
+            "max-nodes",
+            req.max_nodes,
+            format!("at most {MAX_NODES}"),
+        ));
+    }
+    if req.context_tokens > MAX_CONTEXT {
+        return Err(out_of_range(
+            "context",
+            req.context_tokens,
+            format!("at most {MAX_CONTEXT} tokens"),
+        ));
+    }
+    if req.batch > MAX_BATCH {
+        return Err(out_of_range(
+            "batch",
+            req.batch,
+            format!("at most {MAX_BATCH}"),
+        ));
+    }
+    if let Some(v) = req.usd_per_kwh {
+        let (lo, hi) = USD_PER_KWH_RANGE;
+        if !(lo..=hi).contains(&v) {
+            return Err(out_of_range(
+                "usd-per-kwh",
+                v,
+                format!("a price between {lo} and {hi} USD per kWh"),
+            ));
+        }
+    }
+    if let Some(t) = req.train_tokens {
+        if !(1.0..=MAX_TRAIN_TOKENS).contains(&t) {
+            return Err(out_of_range(
+                "train-tokens",
+                t,
+                format!("between 1 and {MAX_TRAIN_TOKENS:e} tokens"),
+            ));
+        }
+    }
+    if matches!(req.workload, Workload::Lora | Workload::Qlora)
+        && !(1..=model.hidden_size).contains(&req.lora_rank)
+    {
+        return Err(out_of_range(
+            "lora-rank",
+            req.lora_rank,
+            format!("between 1 and the hidden size, {}", model.hidden_size),
+        ));
+    }
+    // A flag the workload does not use is a mistake to say, not to ignore. Compared with the
+    // workload's defaults, so a flag set to its default value passes.
+    let d = PlanRequest::new(req.workload, req.context_tokens);
+    let training = [
+        ("--zero", req.zero_stage != d.zero_stage),
+        (
+            "--offload",
+            req.offload_optimizer != d.offload_optimizer || req.offload_params != d.offload_params,
+        ),
+        ("--attention", req.attention != d.attention),
+        ("--recompute", req.recompute != d.recompute),
+        ("--grad-precision", req.grad_bytes != d.grad_bytes),
+        (
+            "--mfu",
+            req.efficiencies.train_mfu != d.efficiencies.train_mfu,
+        ),
+    ];
+    let lora = [("--lora-rank", req.lora_rank != d.lora_rank)];
+    let inference = [
+        (
+            "--decode-efficiency",
+            req.efficiencies.decode_bandwidth != d.efficiencies.decode_bandwidth,
+        ),
+        (
+            "--prefill-mfu",
+            req.efficiencies.prefill_mfu != d.efficiencies.prefill_mfu,
+        ),
+    ];
+    let (ignored, applies_to): (Vec<&str>, _) = match req.workload {
+        Workload::Infer => (
+            training
+                .iter()
+                .chain(&lora)
+                .filter(|f| f.1)
+                .map(|f| f.0)
+                .collect(),
+            "training (--workload train, lora or qlora)",
+        ),
+        Workload::Train => (
+            lora.iter().filter(|f| f.1).map(|f| f.0).collect(),
+            "LoRA fine-tuning (--workload lora or qlora)",
+        ),
+        Workload::Lora | Workload::Qlora => (Vec::new(), ""),
+    };
+    if !ignored.is_empty() {
+        return Err(PlanError::IgnoredFlags {
+            flags: ignored.join(", "),
+            applies_to,
+        });
+    }
+    let unused: Vec<&str> = inference.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if req.is_training() && !unused.is_empty() {
+        return Err(PlanError::IgnoredFlags {
+            flags: unused.join(", "),
+            applies_to: "inference (--workload infer)",
+        });
+    }
+    Ok(())
 }

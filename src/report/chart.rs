@@ -332,21 +332,29 @@ pub fn plan_chart_file(plan: &Plan, path: &Path) -> Result<(), ChartError> {
     write_file(&super::plan_charts::overview(&doc, "plan"), path)
 }
 
-/// Writes one chart to `path` as SVG or PNG, chosen by the extension.
-pub fn write_file(chart: &Chart, path: &Path) -> Result<(), ChartError> {
+/// Whether `path` names a chart file llmrig can write: `Some(true)` for PNG, `Some(false)` for
+/// SVG, an error for any other extension (checked before any output is written).
+pub fn chart_format_is_png(path: &Path) -> Result<bool, ChartError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let bytes = match ext.as_deref() {
+    match ext.as_deref() {
+        Some("svg") => Ok(false),
+        Some("png") => Ok(true),
+        _ => Err(ChartError::Extension {
+            path: path.display().to_string(),
+        }),
+    }
+}
+
+/// Writes one chart to `path` as SVG or PNG, chosen by the extension.
+pub fn write_file(chart: &Chart, path: &Path) -> Result<(), ChartError> {
+    let png = chart_format_is_png(path)?;
+    let bytes = match png {
         _ if !chart.has_data() => return Err(ChartError::Empty),
-        Some("svg") => chart.to_svg()?.into_bytes(),
-        Some("png") => chart.to_png()?,
-        _ => {
-            return Err(ChartError::Extension {
-                path: path.display().to_string(),
-            })
-        }
+        false => chart.to_svg()?.into_bytes(),
+        true => chart.to_png()?,
     };
     crate::fsutil::write_atomic(path, &bytes).map_err(|source| ChartError::Write {
         path: path.display().to_string(),

@@ -26,6 +26,9 @@ const BAR_H: u32 = 18;
 const CATEGORY_GAP: u32 = 12;
 const LINES_PLOT_H: u32 = 300;
 const LABEL_PT: u32 = 14;
+/// Tallest chart drawn (about 900 bars); a taller one is an error, never a huge allocation.
+/// The report keeps its charts far below this.
+pub const MAX_HEIGHT: u32 = 20_000;
 
 /// Tableau 10: distinct hues that stay apart for colour-blind readers.
 const PALETTE: [RGBColor; 10] = [
@@ -63,13 +66,15 @@ fn text_width(text: &str, size: u32) -> u32 {
         .into_font()
         .box_size(text)
         .map(|(w, _)| w)
-        .unwrap_or(size * text.chars().count() as u32)
+        .unwrap_or_else(|_| {
+            size.saturating_mul(u32::try_from(text.chars().count()).unwrap_or(u32::MAX))
+        })
 }
 
 /// SVG text of `chart`.
 pub fn svg(chart: &Chart) -> Result<String, ChartError> {
     register_font()?;
-    let size = (WIDTH, height(chart));
+    let size = (WIDTH, height(chart)?);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
@@ -83,8 +88,9 @@ pub fn svg(chart: &Chart) -> Result<String, ChartError> {
 /// PNG bytes of `chart`.
 pub fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
     register_font()?;
-    let (w, h) = (WIDTH, height(chart));
-    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    let (w, h) = (WIDTH, height(chart)?);
+    // Bounded by MAX_HEIGHT: at most 960 × 20,000 × 3 bytes.
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
         let font = ab_glyph::FontRef::try_from_slice(FONT).map_err(|_| ChartError::Font)?;
         let root =
@@ -133,20 +139,20 @@ struct LegendItem {
 }
 
 fn item_width(item: &LegendItem) -> u32 {
-    28 + text_width(&item.name, LABEL_PT) + 18
+    text_width(&item.name, LABEL_PT).saturating_add(28 + 18)
 }
 
 /// Legend rows: items laid out left to right, wrapping at the chart width.
 fn legend_rows(items: &[LegendItem]) -> Vec<Vec<&LegendItem>> {
     let mut rows: Vec<Vec<&LegendItem>> = Vec::new();
-    let mut x = 0;
+    let mut x: u32 = 0;
     for item in items {
         let w = item_width(item);
-        if rows.is_empty() || x + w > WIDTH - 40 {
+        if rows.is_empty() || x.saturating_add(w) > WIDTH - 40 {
             rows.push(Vec::new());
             x = 0;
         }
-        x += w;
+        x = x.saturating_add(w);
         if let Some(r) = rows.last_mut() {
             r.push(item);
         }
@@ -204,31 +210,52 @@ fn line_legend(l: &Lines) -> Vec<LegendItem> {
 }
 
 fn header_height(title: &Option<String>, items: &[LegendItem]) -> u32 {
-    title.as_ref().map_or(0, |_| SUBTITLE_H) + legend_rows(items).len() as u32 * LEGEND_ROW_H + 6
+    let rows = u32::try_from(legend_rows(items).len()).unwrap_or(u32::MAX);
+    (title.as_ref().map_or(0, |_| SUBTITLE_H) + 6).saturating_add(rows.saturating_mul(LEGEND_ROW_H))
 }
 
 fn bars_per_category(b: &Bars) -> u32 {
     if b.stacked {
         1
     } else {
-        b.series.len().max(1) as u32
+        u32::try_from(b.series.len().max(1)).unwrap_or(u32::MAX)
     }
 }
 
+/// A panel's height in pixels; saturates rather than wrapping, for [`height`] to refuse.
 fn panel_height(p: &Panel) -> u32 {
     match p {
         Panel::Bars(b) => {
+            let rows = u32::try_from(b.categories.len()).unwrap_or(u32::MAX);
+            let row = bars_per_category(b)
+                .saturating_mul(BAR_H)
+                .saturating_add(CATEGORY_GAP);
             header_height(&b.title, &bar_legend(b))
-                + b.categories.len() as u32 * (bars_per_category(b) * BAR_H + CATEGORY_GAP)
-                + AXIS_H
-                + 12
+                .saturating_add(rows.saturating_mul(row))
+                .saturating_add(AXIS_H + 12)
         }
-        Panel::Lines(l) => header_height(&l.title, &line_legend(l)) + LINES_PLOT_H + AXIS_H,
+        Panel::Lines(l) => {
+            header_height(&l.title, &line_legend(l)).saturating_add(LINES_PLOT_H + AXIS_H)
+        }
     }
 }
 
-fn height(chart: &Chart) -> u32 {
-    TITLE_H + chart.panels.iter().map(panel_height).sum::<u32>() + 8
+/// The chart's height, or an error when it exceeds [`MAX_HEIGHT`].
+fn height(chart: &Chart) -> Result<u32, ChartError> {
+    let h = chart
+        .panels
+        .iter()
+        .map(panel_height)
+        .fold(TITLE_H + 8, u32::saturating_add);
+    if h > MAX_HEIGHT {
+        return Err(ChartError::Draw {
+            chart: chart.id.clone(),
+            message: format!(
+                "{h} pixels is taller than the {MAX_HEIGHT}-pixel limit (too many bars)"
+            ),
+        });
+    }
+    Ok(h)
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -332,7 +359,7 @@ fn draw_header<DB: DrawingBackend>(
                 ))?,
             }
             head.draw(&Text::new(item.name.clone(), (x + 24, mid), label.clone()))?;
-            x += item_width(item) as i32;
+            x = x.saturating_add(i32::try_from(item_width(item)).unwrap_or(i32::MAX));
         }
         y += LEGEND_ROW_H as i32;
     }
@@ -356,9 +383,12 @@ impl Ranged for Axis {
     type FormatOption = DefaultFormatting;
     type ValueType = f64;
 
+    /// Pixels for `value`; a value far outside the axis lands just outside the plot (where it
+    /// is clipped) instead of overflowing.
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let frac = (value - self.lo) / (self.hi - self.lo);
-        limit.0 + (frac * f64::from(limit.1 - limit.0)).round() as i32
+        let px = f64::from(limit.0) + frac * f64::from(limit.1 - limit.0);
+        px.round().clamp(-100_000.0, 100_000.0) as i32
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
@@ -375,30 +405,40 @@ impl Ranged for Axis {
 }
 
 /// Round tick positions from `lo` to `hi`, about `target` of them (steps of 1, 2 or 5 × 10^k).
+/// A range the steps cannot express (a span of subnormal size, where the step underflows to
+/// zero, or one too wide for finite ticks) gets its two ends.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let span = hi - lo;
     if !(span.is_finite() && span > 0.0) {
         return vec![lo];
     }
-    let raw = span / target.max(1) as f64;
+    let target = target.clamp(1, 100);
+    let raw = span / target as f64;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
+    let (first, last) = ((lo / step).ceil(), (hi / step).floor());
+    let sane = step.is_normal() && first.is_finite() && last.is_finite();
+    if !sane || last - first > 2.0 * target as f64 + 2.0 {
+        return vec![lo, hi];
+    }
+    (first as i64..=last as i64)
+        .map(|i| i as f64 * step)
+        .collect()
 }
 
+/// Room for the longest category label, at most half the chart (longer labels are clipped).
 fn category_width(b: &Bars) -> u32 {
     b.categories
         .iter()
         .map(|c| text_width(c, LABEL_PT))
         .max()
         .unwrap_or(0)
-        + 16
+        .saturating_add(16)
+        .min(WIDTH / 2)
 }
 
 fn draw_bars<DB: DrawingBackend>(
@@ -419,7 +459,7 @@ fn draw_bars<DB: DrawingBackend>(
                 .filter_map(|s| s.values.get(i).copied().flatten())
                 .reduce(f64::max)
         };
-        max = max.max(bar_max.unwrap_or(0.0));
+        max = max.max(bar_max.filter(|v| v.is_finite()).unwrap_or(0.0));
         if let Some(r) = &b.reference {
             max = r
                 .values
@@ -427,12 +467,13 @@ fn draw_bars<DB: DrawingBackend>(
                 .into_iter()
                 .flatten()
                 .flatten()
+                .filter(|v| v.is_finite())
                 .fold(max, |m, v| m.max(*v));
         }
     }
     let max = if max > 0.0 { max } else { 1.0 };
-    // Room to the right of the longest bar for its value label.
-    let upper = max * 1.2;
+    // Room to the right of the longest bar for its value label (finite even near f64::MAX).
+    let upper = (max * 1.2).min(f64::MAX);
     let ticks: Vec<f64> = nice_ticks(0.0, upper * 0.97, 6);
     let centers: Vec<f64> = (0..n).map(|i| n as f64 - i as f64 - 0.5).collect();
     let mut cc = ChartBuilder::on(&body)
@@ -526,7 +567,7 @@ fn y_upper(l: &Lines) -> f64 {
         .filter(|y| y.is_finite())
         .fold(0.0, f64::max);
     if ymax > 0.0 {
-        ymax * 1.12
+        (ymax * 1.12).min(f64::MAX)
     } else {
         1.0
     }
@@ -673,6 +714,23 @@ mod tests {
             .collect();
         assert_eq!(small, ["0", "0.2", "0.4", "0.6", "0.8"]);
         assert_eq!(nice_ticks(5.0, 5.0, 4), vec![5.0]);
+    }
+
+    /// Issue 11 item 1: a step that underflows to zero once meant `0..=i64::MAX` ticks.
+    #[test]
+    fn ticks_of_extreme_ranges_are_few_and_finite() {
+        for (lo, hi) in [
+            (0.0, 5e-324),
+            (0.0, 5e-324 * 1.2 * 0.97),
+            (0.0, 1e-310),
+            (0.0, f64::MAX),
+            (-f64::MAX, f64::MAX),
+            (1e300, 1e300 + 1e285),
+        ] {
+            let t = nice_ticks(lo, hi, 6);
+            assert!(!t.is_empty() && t.len() <= 20, "{lo} {hi}: {t:?}");
+            assert!(t.iter().all(|v| v.is_finite()), "{t:?}");
+        }
     }
 
     #[test]

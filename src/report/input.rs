@@ -5,10 +5,19 @@
 //! below, which hold only the fields the report draws and ignore the rest, so a plan from a
 //! slightly different writer still loads. A file whose `schema_version` is newer than this reader
 //! knows is refused, naming the file, because its fields may mean something else.
+use crate::fsutil::{Pipes, ReadError};
 use crate::plan::Plan;
 use crate::probe::schema::{self, ProbeRun};
+use crate::sanitize::{escape as e, path as shown};
+use serde::de::{Deserializer, IgnoredAny, Visitor};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+
+/// Largest input file read. A plan is a few hundred kilobytes and an hour of 10 Hz telemetry
+/// on eight GPUs about 30 MB.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+/// Most GPUs and telemetry series one probe run may list (a node holds at most a few dozen).
+const MAX_RUN_GPUS: usize = 256;
 
 /// `kind` of a saved plan and of a saved comparison.
 pub const PLAN_KINDS: [&str; 2] = ["plan", "comparison"];
@@ -31,29 +40,32 @@ pub enum Doc {
 /// Why an input file cannot be used. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("reading '{path}': {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("'{path}' ends in the middle of its JSON ({message}): the file is truncated")]
+    /// Not a regular file or pipe, too large, or unreadable.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(
+        "'{}' ends in the middle of its JSON ({message}): the file is truncated",
+        shown(path)
+    )]
     Truncated { path: PathBuf, message: String },
-    #[error("'{path}' is not valid JSON: {message}")]
+    #[error("'{}' is not valid JSON: {}", shown(path), e(message))]
     Syntax { path: PathBuf, message: String },
-    #[error("'{path}' has no 'kind': expected a plan ('llmrig plan --out'), a comparison ('llmrig compare --out') or a probe run ('llmrig probe')")]
+    #[error("'{}' has no 'kind': expected a plan ('llmrig plan --out'), a comparison ('llmrig compare --out') or a probe run ('llmrig probe')", shown(path))]
     NoKind { path: PathBuf },
     #[error(
-        "'{path}' is a '{kind}' document; llmrig report reads 'plan', 'comparison' and 'probe-run'"
+        "'{}' is a '{}' document; llmrig report reads 'plan', 'comparison' and 'probe-run'",
+        shown(path),
+        crate::sanitize::name(kind)
     )]
     UnknownKind { path: PathBuf, kind: String },
-    #[error("'{path}' is a {kind} with schema_version {found}, newer than this llmrig reads ({supported}): update llmrig")]
+    #[error("'{}' is a {kind} with schema_version {found}, newer than this llmrig reads ({supported}): update llmrig", shown(path))]
     NewerSchema {
         path: PathBuf,
         kind: String,
         found: u64,
         supported: u32,
     },
-    #[error("'{path}' is not a complete {kind}: {message}")]
+    #[error("'{}' is not a complete {kind}: {}", shown(path), e(message))]
     Shape {
         path: PathBuf,
         kind: String,
@@ -61,46 +73,106 @@ pub enum InputError {
     },
 }
 
-/// Reads and recognises one input file.
+/// Reads and recognises one input file (or pipe: `report <(llmrig plan … --json)`), at most
+/// [`MAX_INPUT_BYTES`].
 pub fn load(path: &Path) -> Result<Input, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(path, &text)
+    let bytes = crate::fsutil::read_limited(path, MAX_INPUT_BYTES, "report inputs", Pipes::Accept)?;
+    parse_bytes(path, &bytes)
+}
+
+/// `kind` and `schema_version` alone, read without building the rest of the document.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    kind: Scalar,
+    #[serde(default)]
+    schema_version: Scalar,
+}
+
+/// A string or an unsigned integer; any other value (an array, an object, …) is skipped
+/// without being kept.
+#[derive(Default)]
+enum Scalar {
+    Str(String),
+    Uint(u64),
+    #[default]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Uint(v))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Recognises one input from its text; `path` is only used for names and messages.
 pub fn parse(path: &Path, text: &str) -> Result<Input, InputError> {
+    parse_bytes(path, text.as_bytes())
+}
+
+/// Recognises one input from its bytes. The document is read straight into its typed form
+/// (after a first pass for `kind`), never as a generic JSON tree.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Input, InputError> {
     let p = || path.to_owned();
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| match e.classify() {
+    let head: Head = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Eof => InputError::Truncated {
             path: p(),
             message: e.to_string(),
         },
+        serde_json::error::Category::Data => InputError::NoKind { path: p() },
         _ => InputError::Syntax {
             path: p(),
             message: e.to_string(),
         },
     })?;
-    let kind = value
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .ok_or_else(|| InputError::NoKind { path: p() })?
-        .to_owned();
+    let Scalar::Str(kind) = head.kind else {
+        return Err(InputError::NoKind { path: p() });
+    };
     let supported = match kind.as_str() {
         k if PLAN_KINDS.contains(&k) => crate::plan::SCHEMA_VERSION,
         schema::SCHEMA_KIND => schema::SCHEMA_VERSION,
         _ => return Err(InputError::UnknownKind { path: p(), kind }),
     };
-    let found = value
-        .get("schema_version")
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| InputError::Shape {
+    let Scalar::Uint(found) = head.schema_version else {
+        return Err(InputError::Shape {
             path: p(),
             kind: kind.clone(),
             message: "no numeric 'schema_version'".into(),
-        })?;
+        });
+    };
     if found > u64::from(supported) {
         return Err(InputError::NewerSchema {
             path: p(),
@@ -115,9 +187,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Input, InputError> {
         message: e.to_string(),
     };
     let doc = if kind == schema::SCHEMA_KIND {
-        Doc::Run(Box::new(serde_json::from_value(value).map_err(shape)?))
+        let run: ProbeRun = serde_json::from_slice(bytes).map_err(shape)?;
+        if run.gpus.len() > MAX_RUN_GPUS || run.telemetry.len() > MAX_RUN_GPUS {
+            return Err(InputError::Shape {
+                path: p(),
+                kind,
+                message: format!(
+                    "it lists {} GPUs and {} telemetry series; at most {MAX_RUN_GPUS} of each are read",
+                    run.gpus.len(),
+                    run.telemetry.len()
+                ),
+            });
+        }
+        Doc::Run(Box::new(run))
     } else {
-        Doc::Plan(Box::new(serde_json::from_value(value).map_err(shape)?))
+        Doc::Plan(Box::new(serde_json::from_slice(bytes).map_err(shape)?))
     };
     let name = path
         .file_stem()
@@ -130,17 +214,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Input, InputError> {
     })
 }
 
-/// Makes input names unique by appending `-2`, `-3`, … to repeats.
+/// Makes input names unique by appending `-2`, `-3`, … to repeats. Names are compared as
+/// their file-name slugs, since chart files are named by slug: `rig A` and `rig-a` would
+/// otherwise write the same chart files.
 pub fn dedupe_names(inputs: &mut [Input]) {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for input in inputs.iter_mut() {
         let base = input.name.clone();
         let mut n = 1;
-        while seen.contains(&input.name) {
+        while !seen.insert(super::slug(&input.name)) {
             n += 1;
             input.name = format!("{base}-{n}");
         }
-        seen.push(input.name.clone());
     }
 }
 
@@ -277,6 +362,40 @@ pub struct EfficienciesDoc {
 }
 
 impl PlanDoc {
+    /// The plan with only its first `n` options (the recommended one kept in place of the
+    /// last when it comes later), and how many were left out.
+    pub fn first_options(&self, n: usize) -> (std::borrow::Cow<'_, PlanDoc>, usize) {
+        let total = self.options.len();
+        if total <= n || n == 0 {
+            return (std::borrow::Cow::Borrowed(self), 0);
+        }
+        let mut doc = PlanDoc {
+            options: self.options[..n].to_vec(),
+            ..self.clone_without_options()
+        };
+        doc.recommended = match self.recommended {
+            Some(r) if r < n => Some(r),
+            Some(r) if r < total => {
+                doc.options[n - 1] = self.options[r].clone();
+                Some(n - 1)
+            }
+            _ => None,
+        };
+        (std::borrow::Cow::Owned(doc), total - n)
+    }
+
+    fn clone_without_options(&self) -> PlanDoc {
+        PlanDoc {
+            kind: self.kind.clone(),
+            schema_version: self.schema_version,
+            tool_version: self.tool_version.clone(),
+            model: self.model.clone(),
+            request: self.request.clone(),
+            options: Vec::new(),
+            recommended: None,
+        }
+    }
+
     /// The in-memory plan read through the same JSON contract as a saved file.
     pub fn from_plan(plan: &Plan) -> Result<PlanDoc, serde_json::Error> {
         serde_json::from_value(serde_json::to_value(plan)?)

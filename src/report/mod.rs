@@ -59,12 +59,16 @@ pub struct Report {
 pub enum ReportError {
     #[error(transparent)]
     Chart(#[from] ChartError),
-    #[error("writing '{path}': {source}")]
+    #[error("writing '{}': {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
+
+/// Most options of one plan drawn in its charts (and listed in their tables). Real plans have
+/// one per catalog GPU; a plan with thousands would take minutes and gigabytes to draw.
+pub const MAX_CHART_OPTIONS: usize = 60;
 
 /// A lowercase name safe in a file name: `Rig A (before)` -> `rig-a-before`.
 pub fn slug(s: &str) -> String {
@@ -155,7 +159,8 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
             }
         })
         .collect();
-    for (name, p) in &plans {
+    for (name, full) in &plans {
+        let (p, left_out) = full.first_options(MAX_CHART_OPTIONS);
         let what = if p.kind == "comparison" {
             "Comparison"
         } else {
@@ -176,8 +181,15 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
                 "* marks the recommended option: the cheapest fit whose GPU cost is known and whose parts hold the GPUs as listed.".into(),
             ));
         }
+        if left_out > 0 {
+            b.push(Block::Text(format!(
+                "The charts and their tables show the first {} of the plan's {} options, in the plan's order (the recommended one included); the saved plan lists every one.",
+                p.options.len(),
+                full.options.len()
+            )));
+        }
         b.extend(
-            plan_charts::charts(p, &format!("plan-{}", slug(name)))
+            plan_charts::charts(&p, &format!("plan-{}", slug(name)))
                 .into_iter()
                 .map(|c| Block::Figure(c.into())),
         );
@@ -194,15 +206,33 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
         b.extend(run_charts::findings_section(&runs).map(Block::Table));
     }
     if !runs.is_empty() {
-        for (name, p) in &plans {
+        for (name, full) in &plans {
+            let (p, _) = full.first_options(MAX_CHART_OPTIONS);
             b.push(Block::Heading(
                 2,
                 format!("Plan against probe: {} ({name})", p.model.name),
             ));
-            b.extend(plan_vs_probe(p, name, &runs, cat));
+            b.extend(plan_vs_probe(&p, name, &runs, cat));
         }
     }
+    unique_chart_ids(&mut b);
     Report { blocks: b }
+}
+
+/// Gives every chart a distinct id (`-2`, `-3`, … on repeats), since ids name the chart files
+/// and the HTML finds each chart's SVG by id.
+fn unique_chart_ids(blocks: &mut [Block]) {
+    let mut seen = std::collections::HashSet::new();
+    for block in blocks {
+        if let Block::Figure(f) = block {
+            let base = f.chart.id.clone();
+            let mut n = 1;
+            while !seen.insert(f.chart.id.clone()) {
+                n += 1;
+                f.chart.id = format!("{base}-{n}");
+            }
+        }
+    }
 }
 
 fn plan_vs_probe(
@@ -295,9 +325,9 @@ impl Report {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, ReportError> {
-    crate::fsutil::write_atomic(path, bytes).map_err(|source| ReportError::Write {
+    crate::fsutil::write_atomic(path, bytes).map_err(|cause| ReportError::Write {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     Ok(path.to_owned())
 }

@@ -1,6 +1,10 @@
 //! CLI integration tests: one test binary, one module per command.
 mod calibrate;
 mod catalog;
+#[path = "../shared/catalog_sources.rs"]
+mod catalog_sources;
+mod hostile_args;
+mod hostile_files;
 mod hub;
 mod hub_server;
 mod import;

@@ -144,8 +144,11 @@ fn training_flags_reject_what_cannot_be_planned() {
             &["-w", "train", "--offload", "params", "--zero", "2"],
             "needs ZeRO-3",
         ),
-        (&["--offload"], "only applies to training"),
-        (&["--attention", "eager"], "only applies to training"),
+        (&["--offload"], "--offload: only used for training"),
+        (
+            &["--attention", "eager"],
+            "--attention: only used for training",
+        ),
         (
             &["-w", "train", "--lora-trainable", "embed"],
             "only applies to lora",

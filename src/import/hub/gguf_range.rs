@@ -3,8 +3,9 @@
 //! and stops at [`MAX_GGUF_HEADER_BYTES`]. What the parser consumed is what gets cached.
 use super::http::Client;
 use super::{HubError, GGUF_FIRST_CHUNK, GGUF_MAX_CHUNK, MAX_GGUF_HEADER_BYTES};
-use crate::import::{gguf, ImportError, ImportedModel};
-use std::io::{self, Read, Seek, SeekFrom};
+use crate::import::gguf::{self, Source};
+use crate::import::{ImportError, ImportedModel};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// The file read so far, from byte 0, fetched on demand.
@@ -62,20 +63,48 @@ impl Read for RangeReader<'_> {
     }
 }
 
-impl Seek for RangeReader<'_> {
-    /// Forward skips only (the parser never goes back); skipped bytes are header bytes (arrays
-    /// of the tokenizer), fetched so the cached copy holds them too.
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let SeekFrom::Current(n) = to else {
-            return Err(io::ErrorKind::Unsupported.into());
-        };
-        let target = u64::try_from(n)
-            .ok()
-            .and_then(|n| self.pos.checked_add(n))
-            .ok_or(io::ErrorKind::InvalidInput)?;
+impl Source for RangeReader<'_> {
+    /// Skipped bytes are header bytes (the tokenizer's arrays): fetched too, so the cached copy
+    /// holds them.
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let target = self.pos.checked_add(n).ok_or(io::ErrorKind::InvalidInput)?;
         self.fill_to(target)?;
+        if target > self.fetched.len() as u64 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
         self.pos = target;
-        Ok(target)
+        Ok(())
+    }
+
+    /// Never needed: the file's size is known from `Content-Range`.
+    fn drain(&mut self) -> io::Result<u64> {
+        Ok(self.total.saturating_sub(self.pos))
+    }
+}
+
+/// A cached header, read as the start of the file it came from.
+struct CachedHead(io::Cursor<Vec<u8>>);
+
+impl Read for CachedHead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.0.read(out)
+    }
+}
+
+impl Source for CachedHead {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let left = self.0.get_ref().len() as u64 - self.0.position();
+        if n > left {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.0.set_position(self.0.position() + n);
+        Ok(())
+    }
+
+    fn drain(&mut self) -> io::Result<u64> {
+        let left = self.0.get_ref().len() as u64 - self.0.position();
+        self.0.set_position(self.0.get_ref().len() as u64);
+        Ok(left)
     }
 }
 
@@ -96,7 +125,7 @@ pub(super) fn read(
         chunk: GGUF_FIRST_CHUNK * 2,
         failure: None,
     };
-    let parsed = gguf::import_from(Path::new(url), &mut reader, total);
+    let parsed = gguf::import_from(Path::new(url), &mut reader, Some(total));
     if let Some(e) = reader.failure.take() {
         return Err(e.into());
     }
@@ -114,7 +143,8 @@ pub(super) fn read_cached(
     head: Vec<u8>,
     size: u64,
 ) -> Result<ImportedModel, ImportError> {
-    let mut imported = gguf::import_from(&PathBuf::from(url), io::Cursor::new(head), size)?;
+    let head = CachedHead(io::Cursor::new(head));
+    let mut imported = gguf::import_from(&PathBuf::from(url), head, Some(size))?;
     relabel(&mut imported, file);
     Ok(imported)
 }

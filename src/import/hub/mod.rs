@@ -18,7 +18,8 @@ mod refs;
 
 pub use refs::HubRef;
 
-use super::{config, safetensors, ImportError, ImportedModel};
+use super::index::{self, MAX_INDEX_BYTES};
+use super::{config, safetensors, ImportError, ImportedModel, MAX_CONFIG_BYTES};
 use cache::{Cache, CachedFile, Manifest};
 use http::Client;
 use serde::{Deserialize, Serialize};
@@ -28,11 +29,9 @@ use std::time::Duration;
 const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// Seconds to wait for a connection, a response or the next bytes of one.
 const DEFAULT_TIMEOUT_S: f64 = 30.0;
-/// Caps on what one response may hold: the revision API's answer (a file list), a
-/// `config.json` (real ones are a few kilobytes) and an index (the largest are ~10 MB).
+/// Cap on the revision API's answer (a file list; the largest repos list a few thousand).
+/// Config files and indexes have the caps the local readers use.
 const MAX_API_BYTES: u64 = 16 << 20;
-const MAX_CONFIG_BYTES: u64 = 4 << 20;
-const MAX_INDEX_BYTES: u64 = 128 << 20;
 /// A GGUF header (metadata with the tokenizer, then tensor infos) is read in ranges growing
 /// from the first to the largest chunk, up to the cap: real headers are 1–15 MB.
 const GGUF_FIRST_CHUNK: u64 = 64 << 10;
@@ -401,7 +400,7 @@ fn fetch(
         let path = cache.file(commit, INDEX);
         cache::write(&path, &body)?;
         manifest.index = true;
-        safetensors::shard_names(&path)?
+        index::shard_names(&path)?
     } else if has(SINGLE) {
         vec![SINGLE.to_owned()]
     } else {
@@ -556,7 +555,7 @@ fn read_safetensors(
     let weights = if m.files.is_empty() {
         None
     } else if m.index {
-        Some(safetensors::read_index_with(
+        Some(index::read_index_with(
             &cache.file(&m.commit, INDEX),
             &mut heads,
             &mut notes,
@@ -566,8 +565,9 @@ fn read_safetensors(
         Some(safetensors::read_heads(&names, &mut heads, &mut notes)?)
     };
     let model = if m.config {
-        let (model, model_notes) =
-            config::model_from_file(&cache.file(&m.commit, CONFIG), weights.as_ref())?;
+        let path = cache.file(&m.commit, CONFIG);
+        let bytes = cache.read(&path, MAX_CONFIG_BYTES)?;
+        let (model, model_notes) = config::model_from_file(&path, &bytes, weights.as_ref())?;
         notes.extend(model_notes);
         Some(model)
     } else {
