@@ -241,6 +241,27 @@ fn hub_plan_equals_a_local_plan_and_a_second_run_works_offline() {
         "org/tiny-llama",
     ]));
     assert_eq!(offline["model_memory"], disk["model_memory"]);
+    let compared = stdout_json(cmd(&dead, home.path()).args([
+        "--json",
+        "compare",
+        "--offline",
+        "-m",
+        "org/tiny-llama",
+        "-o",
+        "1xh100-sxm5-80gb",
+    ]));
+    assert_eq!(compared["model_memory"], disk["model_memory"]);
+    // Online with the Hub unreachable: the cached commit, with a note saying so.
+    cmd(&dead, home.path())
+        .env("HF_ENDPOINT", &endpoint)
+        .args(["import", "org/tiny-llama"])
+        .assert()
+        .success()
+        .stderr(contains(format!("could not reach {endpoint} (")))
+        .stderr(contains("using what an earlier run cached"))
+        .stderr(contains(
+            "org/tiny-llama is commit 0123456, read from the cache\n",
+        ));
     let by_env = stdout_json(cmd(&dead, home.path()).env("HF_HUB_OFFLINE", "1").args([
         "--json",
         "import",
@@ -256,14 +277,14 @@ fn hub_plan_equals_a_local_plan_and_a_second_run_works_offline() {
     ]));
     assert_eq!(by_commit["hub"]["requests"], 0);
     assert!(dead.log().is_empty(), "{:?}", dead.log());
-    // The plan table says where the model came from.
+    // The notes say where the model came from.
     cmd(&dead, home.path())
         .args(["import", "org/tiny-llama", "--offline"])
         .assert()
         .success()
-        .stderr(contains(format!(
-            "read from the cache of commit {SHA}; no network used"
-        )));
+        .stderr(contains(
+            "org/tiny-llama is commit 0123456, read from the cache (no network used)",
+        ));
 }
 
 /// A minimal GGUF v3 writer: metadata, tensor infos, 32-byte aligned zeroed data.
@@ -463,7 +484,7 @@ fn gated_repos_say_what_to_do_on_401_and_403() {
     assert_eq!(
         e,
         format!(
-            "error: {url}: access to 'org/gated' was refused (HTTP 401): 'org/gated' is gated or private and no token was sent: \
+            "error: {url}: access refused (HTTP 401): 'org/gated' is gated or private and no token was sent: \
              accept its terms on {}/org/gated while logged in, then set HF_TOKEN to a read token (or run `hf auth login`)",
             hub.endpoint()
         )
@@ -475,7 +496,7 @@ fn gated_repos_say_what_to_do_on_401_and_403() {
     );
     assert!(
         e.contains(
-            "refused (HTTP 403): your token has no access to 'org/gated': request access on"
+            "access refused (HTTP 403): your token has no access to 'org/gated': request access on"
         ),
         "{e}"
     );

@@ -196,39 +196,27 @@ impl Client {
     }
 
     fn io(&self, url: &str, e: std::io::Error) -> HubError {
-        let message = if e.kind() == std::io::ErrorKind::TimedOut {
-            self.timeout_message()
-        } else {
-            e.to_string()
-        };
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            return self.timed_out(url);
+        }
+        unreachable(url, e.to_string())
+    }
+
+    fn timed_out(&self, url: &str) -> HubError {
         HubError::Transport {
             url: url.to_owned(),
-            message,
+            cause: format!("no answer within {} s", self.timeout.as_secs_f64()),
+            hint: "set LLMRIG_HUB_TIMEOUT_S for a slower link; --offline reads models cached by an earlier run",
         }
     }
 
-    fn timeout_message(&self) -> String {
-        format!(
-            "no answer within {} s (set LLMRIG_HUB_TIMEOUT_S for a slower link, or use --offline with a cached model)",
-            self.timeout.as_secs_f64()
-        )
-    }
-
     fn transport(&self, url: &str, e: ureq::Error) -> HubError {
-        let message = match e {
-            ureq::Error::Timeout(_) => self.timeout_message(),
-            ureq::Error::Io(io) => return self.io(url, io),
-            ureq::Error::HostNotFound => {
-                "host not found (check HF_ENDPOINT and the network)".into()
-            }
-            ureq::Error::ConnectionFailed => {
-                "could not connect (check HF_ENDPOINT and the network)".into()
-            }
-            other => other.to_string(),
-        };
-        HubError::Transport {
-            url: url.to_owned(),
-            message,
+        match e {
+            ureq::Error::Timeout(_) => self.timed_out(url),
+            ureq::Error::Io(io) => self.io(url, io),
+            ureq::Error::HostNotFound => unreachable(url, "host not found".into()),
+            ureq::Error::ConnectionFailed => unreachable(url, "could not connect".into()),
+            other => unreachable(url, other.to_string()),
         }
     }
 
@@ -290,6 +278,15 @@ impl Client {
                 message: format!("unexpected HTTP {s}"),
             },
         }
+    }
+}
+
+/// The Hub could not be reached (or the connection broke).
+fn unreachable(url: &str, cause: String) -> HubError {
+    HubError::Transport {
+        url: url.to_owned(),
+        cause,
+        hint: "check the network and HF_ENDPOINT; --offline reads models cached by an earlier run",
     }
 }
 
