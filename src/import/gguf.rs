@@ -372,6 +372,17 @@ struct TensorFacts {
 }
 
 impl TensorFacts {
+    /// What a later part of a split file adds (the head usually sits in the last one).
+    fn merge(&mut self, other: TensorFacts) {
+        self.has_output |= other.has_output;
+        self.token_embd = self.token_embd.or(other.token_embd);
+        for name in other.layer0 {
+            if self.layer0.len() < 256 {
+                self.layer0.insert(name);
+            }
+        }
+    }
+
     fn observe(&mut self, name: &str, dims: &[u64]) {
         match name {
             "output.weight" => self.has_output = true,
@@ -386,6 +397,25 @@ impl TensorFacts {
             }
         }
     }
+}
+
+/// Adds another part's tensors; `None` when a total would overflow.
+fn merge_weights(into: &mut WeightSummary, part: WeightSummary) -> Option<()> {
+    into.params = into.params.checked_add(part.params)?;
+    into.bytes = into.bytes.checked_add(part.bytes)?;
+    into.tensors = into.tensors.checked_add(part.tensors)?;
+    for (dtype, d) in part.by_dtype {
+        let slot = into.by_dtype.entry(dtype).or_default();
+        slot.params = slot.params.checked_add(d.params)?;
+        slot.bytes = slot.bytes.checked_add(d.bytes)?;
+    }
+    into.files.extend(part.files);
+    into.bits_per_weight = if into.params == 0 {
+        0.0
+    } else {
+        into.bytes as f64 * 8.0 / into.params as f64
+    };
+    Some(())
 }
 
 /// Reads a GGUF file's header: weights, metadata and, for mapped architectures, the model.
@@ -428,6 +458,25 @@ pub(super) fn import_from(
     input: impl Source,
     file_len: Option<u64>,
 ) -> Result<ImportedModel, ImportError> {
+    import_parts(path, vec![parse_part(path, input, file_len)?])
+}
+
+/// One file's header, parsed and checked: what a model is built from.
+pub(super) struct Part {
+    version: u32,
+    n_kv: u64,
+    alignment: u64,
+    meta: BTreeMap<String, Meta>,
+    weights: WeightSummary,
+    facts: TensorFacts,
+}
+
+/// Parses the header of one GGUF file (or one part of a split GGUF), as [`import_from`] does.
+pub(super) fn parse_part(
+    path: &Path,
+    input: impl Source,
+    file_len: Option<u64>,
+) -> Result<Part, ImportError> {
     let mut r = Reader {
         inner: input,
         pos: 0,
@@ -596,6 +645,43 @@ pub(super) fn import_from(
         )));
     }
     weights.files.push(file_name(path));
+    Ok(Part {
+        version,
+        n_kv,
+        alignment,
+        meta,
+        weights,
+        facts,
+    })
+}
+
+/// The model the parts of a split GGUF (`…-00001-of-00003.gguf`, in order) describe together:
+/// metadata from the first, tensors from all; a single file is a split of one. `path` (the
+/// first part) names the model in errors and gives its id.
+pub(super) fn import_parts(path: &Path, parts: Vec<Part>) -> Result<ImportedModel, ImportError> {
+    let n = parts.len() as u64;
+    let mut parts = parts.into_iter();
+    let Some(Part {
+        version,
+        n_kv,
+        alignment,
+        meta,
+        mut weights,
+        mut facts,
+    }) = parts.next()
+    else {
+        return Err(ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: "no file to read".into(),
+        });
+    };
+    for part in parts {
+        merge_weights(&mut weights, part.weights).ok_or_else(|| ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: "the parts' parameter or byte counts overflow 64 bits".into(),
+        })?;
+        facts.merge(part.facts);
+    }
     weights.gguf_file_type = meta
         .get("general.file_type")
         .and_then(Meta::as_u64)
@@ -611,11 +697,18 @@ pub(super) fn import_from(
         Some(Meta::Str(a)) => Some(a.clone()),
         _ => None,
     };
-    if let Some(count) = meta
-        .get("split.count")
-        .and_then(Meta::as_u64)
-        .filter(|&c| c > 1)
-    {
+    let count = meta.get("split.count").and_then(Meta::as_u64).unwrap_or(1);
+    if n > 1 && count != n {
+        return Err(ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: format!("{n} parts were read but split.count is {count}"),
+        });
+    }
+    if n > 1 {
+        notes.push(format!(
+            "a {n}-part split GGUF: the weights cover all {n} files"
+        ));
+    } else if count > 1 {
         notes.push(format!(
             "this is one file of a {count}-part split GGUF: the weights cover this file only"
         ));

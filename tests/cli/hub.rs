@@ -357,10 +357,9 @@ impl Gguf {
     }
 }
 
-/// A one-layer F16 Llama (hidden 256, vocab 8192, so 4 MiB each for the embedding and head)
-/// whose tokenizer makes a header of about 160 KB, more than the first range request.
-fn tiny_gguf() -> (Vec<u8>, u64) {
-    let mut g = Gguf::default()
+/// The tiny GGUF's metadata (with `extra` keys) and its first tensors: the embedding and layer 0.
+fn tiny_gguf_head(extra: impl FnOnce(Gguf) -> Gguf) -> Gguf {
+    let g = Gguf::default()
         .str("general.architecture", "llama")
         .str("general.name", "Tiny GGUF")
         .u32("general.file_type", 1)
@@ -369,7 +368,8 @@ fn tiny_gguf() -> (Vec<u8>, u64) {
         .u32("llama.block_count", 1)
         .u32("llama.feed_forward_length", 512)
         .u32("llama.attention.head_count", 4)
-        .u32("llama.attention.head_count_kv", 2)
+        .u32("llama.attention.head_count_kv", 2);
+    let mut g = extra(g)
         .tokens(8192)
         .tensor("token_embd.weight", &[256, 8192], 1);
     for (t, dims, ty) in [
@@ -385,9 +385,19 @@ fn tiny_gguf() -> (Vec<u8>, u64) {
     ] {
         g = g.tensor(&format!("blk.0.{t}"), dims, ty);
     }
+    g
+}
+
+/// The tiny GGUF's last tensors: the final norm and the output head.
+fn tiny_gguf_tail(g: Gguf) -> Gguf {
     g.tensor("output_norm.weight", &[256], 0)
         .tensor("output.weight", &[256, 8192], 1)
-        .bytes()
+}
+
+/// A one-layer F16 Llama (hidden 256, vocab 8192, so 4 MiB each for the embedding and head)
+/// whose tokenizer makes a header of about 160 KB, more than the first range request.
+fn tiny_gguf() -> (Vec<u8>, u64) {
+    tiny_gguf_tail(tiny_gguf_head(|g| g)).bytes()
 }
 
 #[test]
@@ -704,5 +714,74 @@ fn an_unknown_architecture_imports_from_the_fields_it_shares_and_says_so() {
     assert!(
         notes.contains("model_type 'brand_new' is not one llmrig maps"),
         "{notes}"
+    );
+}
+
+#[test]
+fn a_split_gguf_is_read_whole_from_any_of_its_parts() {
+    let hub = HubServer::start();
+    let split = |g: Gguf, no| g.u32("split.no", no).u32("split.count", 2);
+    let (first, _) = tiny_gguf_head(|g| split(g, 0)).bytes();
+    let (second, _) = tiny_gguf_tail(split(Gguf::default(), 1)).bytes();
+    let names = [
+        "tiny-F16-00001-of-00002.gguf",
+        "tiny-F16-00002-of-00002.gguf",
+    ];
+    hub.add_repo(
+        "org/split-GGUF",
+        Repo {
+            sha: SHA.into(),
+            files: BTreeMap::from([(names[0].to_owned(), first), (names[1].to_owned(), second)]),
+            gated_token: None,
+        },
+    );
+    let home = tempfile::tempdir().unwrap();
+    let whole = tempfile::tempdir().unwrap();
+    std::fs::write(whole.path().join("tiny.gguf"), tiny_gguf().0).unwrap();
+    let disk = stdout_json(
+        llmrig()
+            .args(["--json", "import"])
+            .arg(whole.path().join("tiny.gguf")),
+    );
+
+    // Naming the second part reads both, in order.
+    let name = format!("org/split-GGUF:{}", names[1]);
+    let remote = stdout_json(cmd(&hub, home.path()).args(["--json", "import", &name]));
+    for key in ["params", "bytes", "tensors", "by_dtype"] {
+        assert_eq!(remote["weights"][key], disk["weights"][key], "{key}");
+    }
+    assert_eq!(remote["weights"]["files"], serde_json::json!(names));
+    assert_eq!(remote["computed_params"], disk["computed_params"]);
+    assert_eq!(
+        remote["model"]["params_published"],
+        disk["model"]["params_published"]
+    );
+    let notes = remote["notes"].to_string();
+    assert!(
+        notes.contains("a 2-part split GGUF: the weights cover all 2 files"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("this file only") && !notes.contains("tensors hold"),
+        "{notes}"
+    );
+
+    let offline =
+        stdout_json(cmd(&hub, home.path()).args(["--json", "import", "--offline", &name]));
+    assert_eq!(offline["weights"], remote["weights"]);
+    assert_eq!(offline["notes"][0], remote["notes"][0]);
+    // The plan uses all of it.
+    let plan = stdout_json(cmd(&hub, home.path()).args([
+        "--json",
+        "plan",
+        "--offline",
+        "-g",
+        "h100-sxm5-80gb",
+        "-m",
+        &name,
+    ]));
+    assert_eq!(
+        plan["model_memory"]["weights_bytes"],
+        disk["weights"]["bytes"].as_f64().unwrap()
     );
 }

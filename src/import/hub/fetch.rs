@@ -33,15 +33,22 @@ pub(super) fn fetch(
     let url = |file: &str| file_url(client.endpoint(), &r.repo, commit, file);
     let mut manifest = Manifest::new(&r.repo, commit);
     if let Some(file) = &r.file {
-        if !siblings.iter().any(|s| s == file) {
-            return Err(no_such_file(r, file, siblings).into());
+        // A split GGUF is read whole: every part's header, in order.
+        let names = gguf_range::split_parts(file).unwrap_or_else(|| vec![file.clone()]);
+        if let Some(missing) = names.iter().find(|n| !siblings.contains(n)) {
+            return Err(no_such_file(r, missing, siblings).into());
         }
-        let (imported, head, size) = gguf_range::read(client, &url(file), file)?;
-        cache::write(&cache.head(commit, file), &head)?;
-        manifest.files.push(CachedFile {
-            name: file.clone(),
-            size_bytes: size,
-        });
+        let mut parts = Vec::with_capacity(names.len());
+        for name in &names {
+            let (part, head, size) = gguf_range::read(client, &url(name))?;
+            cache::write(&cache.head(commit, name), &head)?;
+            manifest.files.push(CachedFile {
+                name: name.clone(),
+                size_bytes: size,
+            });
+            parts.push(part);
+        }
+        let imported = gguf_range::combine(&url(&names[0]), &names, parts)?;
         cache.write_manifest(target, &manifest)?;
         return Ok((imported, manifest));
     }
@@ -179,14 +186,22 @@ pub(super) fn read_cached(
     cache: &Cache,
     m: &Manifest,
 ) -> Result<ImportedModel, ImportError> {
-    match (&r.file, m.files.as_slice()) {
-        (Some(_), [file]) => {
-            let url = file_url(&cfg.endpoint, &r.repo, &m.commit, &file.name);
-            let head = cache.read(&cache.head(&m.commit, &file.name), MAX_GGUF_HEADER_BYTES)?;
-            gguf_range::read_cached(&url, &file.name, head, file.size_bytes)
-        }
-        _ => read_safetensors(r, &cfg.endpoint, cache, m),
+    if r.file.is_none() {
+        return read_safetensors(r, &cfg.endpoint, cache, m);
     }
+    let url = |name: &str| file_url(&cfg.endpoint, &r.repo, &m.commit, name);
+    let mut parts = Vec::with_capacity(m.files.len());
+    for file in &m.files {
+        let head = cache.read(&cache.head(&m.commit, &file.name), MAX_GGUF_HEADER_BYTES)?;
+        parts.push(gguf_range::read_cached(
+            &url(&file.name),
+            head,
+            file.size_bytes,
+        )?);
+    }
+    let names: Vec<String> = m.files.iter().map(|f| f.name.clone()).collect();
+    let first = names.first().map(|n| url(n)).unwrap_or_default();
+    gguf_range::combine(&first, &names, parts)
 }
 
 /// The architecture from the cached config.json, the weights from the cached headers.

@@ -1,12 +1,15 @@
 //! A GGUF header read over HTTP: the header's length is only known once it is parsed, so the
 //! parser reads through [`RangeReader`], which fetches ranges that double in size as it goes
 //! and stops at [`MAX_GGUF_HEADER_BYTES`]. What the parser consumed is what gets cached.
+//!
+//! A split GGUF (`name-00001-of-00003.gguf`, as llama.cpp's `gguf-split` writes it) is read
+//! whole: the architecture from the first part, the weights summed over every part.
 use super::http::Client;
 use super::{HubError, GGUF_FIRST_CHUNK, GGUF_MAX_CHUNK, MAX_GGUF_HEADER_BYTES};
-use crate::import::gguf::{self, Source};
+use crate::import::gguf::{self, Part, Source};
 use crate::import::{ImportError, ImportedModel};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The file read so far, from byte 0, fetched on demand.
 struct RangeReader<'c> {
@@ -108,13 +111,9 @@ impl Source for CachedHead {
     }
 }
 
-/// Reads the header of the GGUF file at `url`; returns the import, the header bytes the
+/// Reads the header of the GGUF file at `url`; returns it parsed, the header bytes the
 /// parser consumed, and the file's size.
-pub(super) fn read(
-    client: &Client,
-    url: &str,
-    file: &str,
-) -> Result<(ImportedModel, Vec<u8>, u64), ImportError> {
+pub(super) fn read(client: &Client, url: &str) -> Result<(Part, Vec<u8>, u64), ImportError> {
     let (first, total) = client.get_range(url, 0, GGUF_FIRST_CHUNK)?;
     let mut reader = RangeReader {
         client,
@@ -125,33 +124,85 @@ pub(super) fn read(
         chunk: GGUF_FIRST_CHUNK * 2,
         failure: None,
     };
-    let parsed = gguf::import_from(Path::new(url), &mut reader, Some(total));
+    let parsed = gguf::parse_part(Path::new(url), &mut reader, Some(total));
     if let Some(e) = reader.failure.take() {
         return Err(e.into());
     }
-    let mut imported = parsed?;
-    relabel(&mut imported, file);
+    let part = parsed?;
     let consumed = reader.pos as usize;
     reader.fetched.truncate(consumed);
-    Ok((imported, reader.fetched, total))
+    Ok((part, reader.fetched, total))
 }
 
 /// Parses a cached GGUF header of a file of `size` bytes.
-pub(super) fn read_cached(
-    url: &str,
-    file: &str,
-    head: Vec<u8>,
-    size: u64,
+pub(super) fn read_cached(url: &str, head: Vec<u8>, size: u64) -> Result<Part, ImportError> {
+    gguf::parse_part(
+        Path::new(url),
+        CachedHead(io::Cursor::new(head)),
+        Some(size),
+    )
+}
+
+/// One import from the parts of a split GGUF (or the one file), named as the repository
+/// names them (with their folders); `first_url` names the model in errors.
+pub(super) fn combine(
+    first_url: &str,
+    names: &[String],
+    parts: Vec<Part>,
 ) -> Result<ImportedModel, ImportError> {
-    let head = CachedHead(io::Cursor::new(head));
-    let mut imported = gguf::import_from(&PathBuf::from(url), head, Some(size))?;
-    relabel(&mut imported, file);
+    let mut imported = gguf::import_parts(Path::new(first_url), parts)?;
+    if let Some(w) = imported.weights.as_mut() {
+        w.files = names.to_vec();
+    }
     Ok(imported)
 }
 
-/// Names the file as the repository does (with its folder).
-fn relabel(imported: &mut ImportedModel, file: &str) {
-    if let Some(w) = imported.weights.as_mut() {
-        w.files = vec![file.to_owned()];
+/// Most parts of a split GGUF read (llama.cpp numbers them with five digits).
+const MAX_SPLIT_PARTS: u64 = 1000;
+
+/// Every part of the split GGUF that `file` is one of (`…-00002-of-00003.gguf` gives parts
+/// 1 to 3), or `None` for a file that is not named as a part.
+pub(super) fn split_parts(file: &str) -> Option<Vec<String>> {
+    let stem = file.strip_suffix(".gguf")?;
+    let (rest, count) = stem.rsplit_once("-of-")?;
+    let (prefix, no) = rest.rsplit_once('-')?;
+    let digits = |s: &str| s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(count) || !digits(no) {
+        return None;
+    }
+    let (n, no): (u64, u64) = (count.parse().ok()?, no.parse().ok()?);
+    if !(2..=MAX_SPLIT_PARTS).contains(&n) || !(1..=n).contains(&no) {
+        return None;
+    }
+    Some(
+        (1..=n)
+            .map(|i| format!("{prefix}-{i:05}-of-{count}.gguf"))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_parts;
+
+    #[test]
+    fn split_names_give_every_part() {
+        assert_eq!(
+            split_parts("Q8_0/m-00002-of-00003.gguf").unwrap(),
+            [
+                "Q8_0/m-00001-of-00003.gguf",
+                "Q8_0/m-00002-of-00003.gguf",
+                "Q8_0/m-00003-of-00003.gguf"
+            ]
+        );
+        for one in [
+            "m.gguf",
+            "m-00001-of-00001.gguf",
+            "m-00004-of-00003.gguf",
+            "m-1-of-2.gguf",
+            "m-00001-of-00002.bin",
+        ] {
+            assert_eq!(split_parts(one), None, "{one}");
+        }
     }
 }
