@@ -785,3 +785,39 @@ fn a_split_gguf_is_read_whole_from_any_of_its_parts() {
         disk["weights"]["bytes"].as_f64().unwrap()
     );
 }
+
+#[test]
+fn size_caps_and_servers_that_ignore_ranges_fail_in_one_line() {
+    let (hub, mut files, heads) = llama_hub();
+    let shard = &heads[0].0;
+    hub.fault(&format!("org/tiny-llama/{shard}"), Fault::IgnoreRange);
+    let home = tempfile::tempdir().unwrap();
+    let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/tiny-llama"]));
+    let url = format!("{}/org/tiny-llama/resolve/{SHA}/{shard}", hub.endpoint());
+    assert!(
+        e.contains(&format!(
+            "{url}: asked for bytes 0-7 but got HTTP 200 instead of 206 Partial Content"
+        )),
+        "{e}"
+    );
+
+    // A config.json over the 4 MiB cap local imports use.
+    let mut padded = LLAMA_CONFIG.trim_end_matches('}').to_owned();
+    padded.push_str(&format!(", \"pad\": \"{}\"}}", "x".repeat(5 << 20)));
+    files.insert("config.json".into(), padded.into_bytes());
+    hub.add_repo(
+        "org/padded",
+        Repo {
+            sha: SHA.into(),
+            files,
+            gated_token: None,
+        },
+    );
+    let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/padded"]));
+    let url = format!("{}/org/padded/resolve/{SHA}/config.json", hub.endpoint());
+    assert!(
+        e.contains(&format!("{url}: "))
+            && e.contains("bytes is over the 4194304-byte limit for config.json files"),
+        "{e}"
+    );
+}

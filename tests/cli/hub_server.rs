@@ -27,6 +27,8 @@ pub enum Fault {
     Truncate,
     /// Accepts and never answers.
     Silent,
+    /// Answers a range request with the whole file (200), as a server without range support.
+    IgnoreRange,
 }
 
 #[derive(Default)]
@@ -249,11 +251,11 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         std::thread::sleep(Duration::from_secs(30));
         return Ok(());
     }
-    let (status, headers, body) = match req
-        .range
-        .as_deref()
-        .and_then(|r| parse_range(r, data.len()))
-    {
+    let range = match fault {
+        Some(Fault::IgnoreRange) => None,
+        _ => req.range.as_deref(),
+    };
+    let (status, headers, body) = match range.and_then(|r| parse_range(r, data.len())) {
         Some((start, end)) => (
             "206 Partial Content",
             vec![(
