@@ -48,7 +48,8 @@ pub enum Command {
     /// on disk or on the Hugging Face Hub (headers only, never the weights).
     Import {
         /// A config.json, a model directory, a .safetensors file or a .gguf file, or a Hugging
-        /// Face repo: org/name[@revision] or org/name:file.gguf (hf: in front forces the Hub).
+        /// Face repo: org/name, org/name@revision or org/name:file.gguf (hf: in front forces
+        /// the Hub).
         path: PathBuf,
         /// Read a Hugging Face model from the cache of an earlier run only, with no network
         /// (also HF_HUB_OFFLINE=1).

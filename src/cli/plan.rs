@@ -36,8 +36,8 @@ pub enum LoraPart {
 #[derive(Debug, Args)]
 pub struct PlanOptions {
     /// Model id or alias from the catalog, a path to config.json, a model directory,
-    /// a .safetensors or a .gguf file, or a Hugging Face repo: org/name[@revision], or
-    /// org/name:file.gguf (hf: in front forces the Hub).
+    /// a .safetensors or a .gguf file, or a Hugging Face repo: org/name, org/name@revision
+    /// or org/name:file.gguf (hf: in front forces the Hub).
     #[arg(long, short)]
     pub model: String,
     /// Read a Hugging Face model from the cache of an earlier run only, with no network
