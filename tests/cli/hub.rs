@@ -131,6 +131,11 @@ fn one_line_error(c: &mut assert_cmd::Command) -> String {
     errors[0].to_owned()
 }
 
+/// Asserts that an error line holds `text`.
+fn assert_has(e: &str, text: &str) {
+    assert!(e.contains(text), "'{text}' not in: {e}");
+}
+
 fn llama_hub() -> (HubServer, Files, Heads) {
     let hub = HubServer::start();
     let (files, heads) = llama_files();
@@ -466,14 +471,11 @@ fn hub_gguf_reads_the_header_in_growing_ranges_and_caches_it() {
 
     // A repo of GGUF files without a file named says how to name one.
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/tiny-GGUF"]));
-    assert!(
-        e.contains(&format!("name one as 'org/tiny-GGUF:{file}'")),
-        "{e}"
-    );
+    assert_has(&e, &format!("name one as 'org/tiny-GGUF:{file}'"));
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/tiny-GGUF:other.gguf"]));
-    assert!(
-        e.contains("has no file 'other.gguf' (GGUF files: F16/tiny-F16.gguf)"),
-        "{e}"
+    assert_has(
+        &e,
+        "has no file 'other.gguf' (GGUF files: F16/tiny-F16.gguf)",
     );
 }
 
@@ -504,11 +506,9 @@ fn gated_repos_say_what_to_do_on_401_and_403() {
             .env("HF_TOKEN", "hf_bad")
             .args(["import", "org/gated"]),
     );
-    assert!(
-        e.contains(
-            "access refused (HTTP 403): your token has no access to 'org/gated': request access on"
-        ),
-        "{e}"
+    assert_has(
+        &e,
+        "access refused (HTTP 403): your token has no access to 'org/gated': request access on",
     );
     // The token saved by `hf auth login` works as HF_TOKEN does.
     std::fs::write(home.path().join("token"), "hf_good\n").unwrap();
@@ -538,22 +538,16 @@ fn missing_repos_revisions_and_files_are_404s_with_the_url() {
     );
     // Without a token the Hub answers 401 for a repo it does not show.
     let e = one_line_error(cmd(&hub, home.path()).args(["plan", "-m", "org/nope"]));
-    assert!(
-        e.contains("not found (HTTP 401): no model 'org/nope'"),
-        "{e}"
-    );
-    assert!(e.contains("or set HF_TOKEN for a private model"), "{e}");
+    assert_has(&e, "not found (HTTP 401): no model 'org/nope'");
+    assert_has(&e, "or set HF_TOKEN for a private model");
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/tiny-llama@v9"]));
-    assert!(e.contains(&api("org/tiny-llama", "v9")), "{e}");
-    assert!(
-        e.contains("not found (HTTP 404): 'org/tiny-llama' has no such revision"),
-        "{e}"
+    assert_has(&e, &api("org/tiny-llama", "v9"));
+    assert_has(
+        &e,
+        "not found (HTTP 404): 'org/tiny-llama' has no such revision",
     );
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "hf:org/bad--name"]));
-    assert!(
-        e.contains("'hf:org/bad--name' is not a Hugging Face model id"),
-        "{e}"
-    );
+    assert_has(&e, "'hf:org/bad--name' is not a Hugging Face model id");
 }
 
 #[test]
@@ -572,8 +566,8 @@ fn a_truncated_response_fails_in_one_line_and_caches_nothing() {
     );
     // Nothing marks the commit complete, so --offline refuses it rather than trusting a part.
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "--offline", "org/tiny-llama"]));
-    assert!(e.contains("offline: 'org/tiny-llama' at commit"), "{e}");
-    assert!(e.contains("is not in the cache"), "{e}");
+    assert_has(&e, "offline: 'org/tiny-llama' at commit");
+    assert_has(&e, "is not in the cache");
 }
 
 #[test]
@@ -582,11 +576,8 @@ fn offline_without_a_cache_and_a_silent_server_fail_clearly() {
     let home = tempfile::tempdir().unwrap();
     let e =
         one_line_error(cmd(&hub, home.path()).args(["plan", "--offline", "-m", "org/tiny-llama"]));
-    assert!(
-        e.contains("offline: 'org/tiny-llama' is not in the cache (")
-            && e.contains("run once without --offline"),
-        "{e}"
-    );
+    assert_has(&e, "offline: 'org/tiny-llama' is not in the cache (");
+    assert_has(&e, "run once without --offline");
     assert!(hub.log().is_empty());
 
     hub.fault(&format!("org/tiny-llama/{}", heads[0].0), Fault::Silent);
@@ -596,12 +587,12 @@ fn offline_without_a_cache_and_a_silent_server_fail_clearly() {
             .env("LLMRIG_HUB_TIMEOUT_S", "0.5")
             .args(["import", "org/tiny-llama"]),
     );
-    assert!(
-        e.contains(&format!(
+    assert_has(
+        &e,
+        &format!(
             "/org/tiny-llama/resolve/{SHA}/{}: no answer within 0.5 s",
             heads[0].0
-        )),
-        "{e}"
+        ),
     );
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
     let e = one_line_error(
@@ -794,11 +785,9 @@ fn size_caps_and_servers_that_ignore_ranges_fail_in_one_line() {
     let home = tempfile::tempdir().unwrap();
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/tiny-llama"]));
     let url = format!("{}/org/tiny-llama/resolve/{SHA}/{shard}", hub.endpoint());
-    assert!(
-        e.contains(&format!(
-            "{url}: asked for bytes 0-7 but got HTTP 200 instead of 206 Partial Content"
-        )),
-        "{e}"
+    assert_has(
+        &e,
+        &format!("{url}: asked for bytes 0-7 but got HTTP 200 instead of 206 Partial Content"),
     );
 
     // A config.json over the 4 MiB cap local imports use.
@@ -815,9 +804,9 @@ fn size_caps_and_servers_that_ignore_ranges_fail_in_one_line() {
     );
     let e = one_line_error(cmd(&hub, home.path()).args(["import", "org/padded"]));
     let url = format!("{}/org/padded/resolve/{SHA}/config.json", hub.endpoint());
-    assert!(
-        e.contains(&format!("{url}: "))
-            && e.contains("bytes is over the 4194304-byte limit for config.json files"),
-        "{e}"
+    assert_has(&e, &format!("{url}: "));
+    assert_has(
+        &e,
+        "bytes is over the 4194304-byte limit for config.json files",
     );
 }
