@@ -1,32 +1,73 @@
 //! `llmrig import PATH`: the architecture and exact weight bytes of a model on disk.
+use super::source::{self, Named};
 use super::{Context, ExitStatus};
-use crate::import::{import, ImportedModel};
+use crate::import::{import, HubSource, ImportedModel};
 use crate::report::table::{fmt_int, fmt_num, new_table};
 use std::path::Path;
 
-pub fn run(ctx: &Context, path: &Path) -> anyhow::Result<ExitStatus> {
-    let imported = import(path)?;
+pub fn run(ctx: &Context, path: &Path, offline: bool) -> anyhow::Result<ExitStatus> {
+    // A path that is not valid UTF-8 can only be a local file.
+    let named = match path.to_str() {
+        Some(name) => source::classify(name, None)?,
+        None => Named::Path(path),
+    };
+    let (imported, hub) = match named {
+        Named::Hub { r, forced } => {
+            let (imported, hub) = source::import_hub(None, &r, forced, offline)?;
+            (imported, Some(hub))
+        }
+        Named::Path(p) => (import(p)?, None),
+        Named::Catalog => (import(path)?, None),
+    };
     if ctx.json {
         let mut value = serde_json::to_value(&imported)?;
-        if let (Some(m), Some(obj)) = (&imported.model, value.as_object_mut()) {
-            obj.insert(
-                "computed_params".into(),
-                serde_json::to_value(m.param_counts())?,
-            );
+        if let Some(obj) = value.as_object_mut() {
+            if let Some(m) = &imported.model {
+                obj.insert(
+                    "computed_params".into(),
+                    serde_json::to_value(m.param_counts())?,
+                );
+            }
+            if let Some(hub) = &hub {
+                obj.insert("hub".into(), serde_json::to_value(hub)?);
+            }
         }
         ctx.printer.json(&value)?;
     } else {
-        ctx.printer.out(&render(&imported));
-        for note in &imported.notes {
-            ctx.printer.note(&format!("note: {note}"));
-        }
+        ctx.printer.out(&render(&imported, hub.as_ref()));
+        source::print_notes(ctx, &imported);
     }
     Ok(ExitStatus::Success)
 }
 
-/// Two tables: the architecture and weight totals, then bytes per dtype.
-fn render(imp: &ImportedModel) -> String {
+/// Two tables: where it came from, the architecture and weight totals; then bytes per dtype.
+fn render(imp: &ImportedModel, hub: Option<&HubSource>) -> String {
     let mut t = new_table(&["field", "value"]);
+    if let Some(h) = hub {
+        let transferred = if h.requests == 0 {
+            "nothing (cache)".to_owned()
+        } else {
+            format!(
+                "{} bytes in {} requests",
+                fmt_int(h.transferred_bytes as f64),
+                h.requests
+            )
+        };
+        for (k, v) in [
+            ("hub repo", format!("{}@{}", h.repo, h.revision)),
+            ("commit", h.commit.clone()),
+            ("transferred", transferred),
+            (
+                "weight files",
+                format!(
+                    "{} bytes, not downloaded",
+                    fmt_int(h.weight_file_bytes as f64)
+                ),
+            ),
+        ] {
+            t.add_row(vec![k.to_owned(), v]);
+        }
+    }
     if let Some(m) = &imp.model {
         let c = m.param_counts();
         let mut rows = vec![

@@ -11,6 +11,7 @@ mod import;
 mod plan;
 mod probe;
 mod report;
+mod source;
 
 pub use probe::install_interrupt_handler;
 
@@ -164,7 +165,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Gpus(args) => catalog::gpus(&ctx, args),
         Command::Parts { kind, show } => catalog::parts(&ctx, kind, show),
         Command::Catalog(cmd) => catalog::catalog(&ctx, cmd),
-        Command::Import { path } => import::run(&ctx, &path),
+        Command::Import { path, offline } => import::run(&ctx, &path, offline),
         Command::Plan(args) => plan::plan(&ctx, args),
         Command::Compare(args) => plan::compare(&ctx, args),
         Command::Calibrate => calibrate::run(&ctx),

@@ -1,30 +1,35 @@
 //! `llmrig plan` and `llmrig compare`.
+use super::source::{self, Named};
 use super::{Context, ExitStatus};
 use crate::catalog::{Catalog, Gpu, Model};
 use crate::cli::{CompareArgs, PlanArgs, PlanFormat, PlanOptions};
 use crate::plan::{self, Plan};
 use anyhow::Context as _;
+use std::borrow::Cow;
 
 /// The model named on the command line and the exact weight bytes its files give, if any:
-/// an existing path is imported (config.json, model directory, safetensors or GGUF), anything
-/// else is a catalog id or alias.
-fn resolve_model(ctx: &Context, cat: &Catalog, name: &str) -> anyhow::Result<(Model, Option<f64>)> {
-    let path = std::path::Path::new(name);
-    if !path.exists() {
-        return Ok((cat.models.resolve(name)?.clone(), None));
-    }
-    let imported = crate::import::import(path)?;
-    for note in &imported.notes {
-        ctx.printer.note(&format!("note: {note}"));
-    }
+/// a local path or a Hugging Face repo is imported, anything else is a catalog id or alias
+/// (precedence in `source`).
+/// A catalog model is borrowed, so it keeps the figures it has computed once.
+fn resolve_model<'c>(
+    ctx: &Context,
+    cat: &'c Catalog,
+    name: &str,
+    offline: bool,
+) -> anyhow::Result<(Cow<'c, Model>, Option<f64>)> {
+    let imported = match source::classify(name, Some(cat))? {
+        Named::Catalog => return Ok((Cow::Borrowed(cat.models.resolve(name)?), None)),
+        Named::Path(path) => crate::import::import(path)?,
+        Named::Hub { r, forced } => source::import_hub(Some(cat), &r, forced, offline)?.0,
+    };
+    source::print_notes(ctx, &imported);
     let exact = imported.weights.as_ref().map(|w| w.bytes as f64);
     let model = imported.model.ok_or_else(|| {
         anyhow::anyhow!(
-            "'{}' holds weights but no architecture: point --model at a directory with config.json",
-            path.display()
+            "'{name}' holds weights but no architecture: point --model at a directory or repo with config.json"
         )
     })?;
-    Ok((model, exact))
+    Ok((Cow::Owned(model), exact))
 }
 
 fn request(
@@ -102,7 +107,7 @@ fn status(plan: &Plan) -> ExitStatus {
 
 pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
+    let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
@@ -126,7 +131,7 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
 pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    let (model, exact) = resolve_model(ctx, &cat, &args.options.model)?;
+    let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
     let options: Vec<(u32, &Gpu)> = args
         .options_list

@@ -44,10 +44,17 @@ pub enum Command {
     /// Check catalog files.
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Read a model's architecture and exact weight bytes from config.json, safetensors or GGUF.
+    /// Read a model's architecture and exact weight bytes from config.json, safetensors or GGUF,
+    /// on disk or on the Hugging Face Hub (headers only, never the weights).
     Import {
-        /// A config.json, a model directory, a .safetensors file or a .gguf file.
+        /// A config.json, a model directory, a .safetensors file or a .gguf file, or a Hugging
+        /// Face repo: org/name, org/name@revision or org/name:file.gguf (hf: in front forces
+        /// the Hub).
         path: PathBuf,
+        /// Read a Hugging Face model from the cache of an earlier run only, with no network
+        /// (also HF_HUB_OFFLINE=1).
+        #[arg(long)]
+        offline: bool,
     },
     /// Plan memory, GPUs, layout, parts, price, power and speed for one model.
     Plan(PlanArgs),

@@ -36,10 +36,15 @@ pub enum LoraPart {
 /// Options shared by `plan` and `compare`.
 #[derive(Debug, Args)]
 pub struct PlanOptions {
-    /// Model id or alias from the catalog, or a path to config.json, a model directory,
-    /// a .safetensors or a .gguf file.
+    /// Model id or alias from the catalog, a path to config.json, a model directory,
+    /// a .safetensors or a .gguf file, or a Hugging Face repo: org/name, org/name@revision
+    /// or org/name:file.gguf (hf: in front forces the Hub).
     #[arg(long, short)]
     pub model: String,
+    /// Read a Hugging Face model from the cache of an earlier run only, with no network
+    /// (also HF_HUB_OFFLINE=1).
+    #[arg(long, help_heading = "Model and workload")]
+    pub offline: bool,
     /// Weight format; `int4` is 4-bit weight-only at group size 128 (GPTQ/AWQ packing);
     /// `q*`/`iq*` are llama.cpp GGUF types. Default: the model's native format for inference
     /// (gpt-oss: mxfp4, DeepSeek: fp8-block, a GGUF file's own type), else bf16 (nf4-dq for qlora).

@@ -27,6 +27,9 @@ pub enum ImportError {
     /// A file that is not a regular file (or pipe), too large, or unreadable.
     #[error(transparent)]
     Read(#[from] crate::fsutil::ReadError),
+    /// A Hub request, its answer or the Hub cache.
+    #[error(transparent)]
+    Hub(#[from] super::HubError),
     /// A path that is none of the supported inputs.
     #[error("'{}': {}", shown(path), escape(message))]
     Unsupported { path: PathBuf, message: String },

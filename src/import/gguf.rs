@@ -187,14 +187,14 @@ const FILE_TYPES: &[(u64, &str)] = &[
 
 /// A reader that knows the file length and refuses to read or skip past it (a pipe's length
 /// is unknown: `u64::MAX` until its end is reached).
-struct Reader<'p> {
-    inner: Input,
+struct Reader<'p, S> {
+    inner: S,
     pos: u64,
     len: u64,
     path: &'p Path,
 }
 
-impl Reader<'_> {
+impl<S: Source> Reader<'_, S> {
     fn err(&self, message: String) -> ImportError {
         ImportError::Gguf {
             path: self.path.to_path_buf(),
@@ -373,6 +373,17 @@ struct TensorFacts {
 }
 
 impl TensorFacts {
+    /// What a later part of a split file adds (the head usually sits in the last one).
+    fn merge(&mut self, other: TensorFacts) {
+        self.has_output |= other.has_output;
+        self.token_embd = self.token_embd.or(other.token_embd);
+        for name in other.layer0 {
+            if self.layer0.len() < 256 {
+                self.layer0.insert(name);
+            }
+        }
+    }
+
     fn observe(&mut self, name: &str, dims: &[u64]) {
         match name {
             "output.weight" => self.has_output = true,
@@ -389,9 +400,84 @@ impl TensorFacts {
     }
 }
 
+/// Adds another part's tensors; `None` when a total would overflow.
+fn merge_weights(into: &mut WeightSummary, part: WeightSummary) -> Option<()> {
+    into.params = into.params.checked_add(part.params)?;
+    into.bytes = into.bytes.checked_add(part.bytes)?;
+    into.tensors = into.tensors.checked_add(part.tensors)?;
+    for (dtype, d) in part.by_dtype {
+        let slot = into.by_dtype.entry(dtype).or_default();
+        slot.params = slot.params.checked_add(d.params)?;
+        slot.bytes = slot.bytes.checked_add(d.bytes)?;
+    }
+    into.files.extend(part.files);
+    into.bits_per_weight = if into.params == 0 {
+        0.0
+    } else {
+        into.bytes as f64 * 8.0 / into.params as f64
+    };
+    Some(())
+}
+
 /// Reads a GGUF file's header: weights, metadata and, for mapped architectures, the model.
 pub(super) fn import(path: &Path, input: Input) -> Result<ImportedModel, ImportError> {
     let file_len = input.file_len();
+    import_from(path, input, file_len)
+}
+
+/// What a GGUF header is read from: a file or pipe ([`Input`]), or the bytes a Hub client
+/// fetches or cached.
+pub(super) trait Source: Read {
+    /// Skips `n` bytes; `UnexpectedEof` when fewer remain.
+    fn skip(&mut self, n: u64) -> std::io::Result<()>;
+    /// Reads and discards the rest; returns how many bytes that was.
+    fn drain(&mut self) -> std::io::Result<u64>;
+}
+
+impl Source for Input {
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        Input::skip(self, n)
+    }
+    fn drain(&mut self) -> std::io::Result<u64> {
+        Input::drain(self)
+    }
+}
+
+impl<S: Source + ?Sized> Source for &mut S {
+    fn skip(&mut self, n: u64) -> std::io::Result<()> {
+        (**self).skip(n)
+    }
+    fn drain(&mut self) -> std::io::Result<u64> {
+        (**self).drain()
+    }
+}
+
+/// Reads a GGUF header from `input`, the start of a file of `file_len` bytes (`None` for a
+/// pipe, read to its end); `path` names it in errors.
+pub(super) fn import_from(
+    path: &Path,
+    input: impl Source,
+    file_len: Option<u64>,
+) -> Result<ImportedModel, ImportError> {
+    import_parts(path, vec![parse_part(path, input, file_len)?])
+}
+
+/// One file's header, parsed and checked: what a model is built from.
+pub(super) struct Part {
+    version: u32,
+    n_kv: u64,
+    alignment: u64,
+    meta: BTreeMap<String, Meta>,
+    weights: WeightSummary,
+    facts: TensorFacts,
+}
+
+/// Parses the header of one GGUF file (or one part of a split GGUF), as [`import_from`] does.
+pub(super) fn parse_part(
+    path: &Path,
+    input: impl Source,
+    file_len: Option<u64>,
+) -> Result<Part, ImportError> {
     let mut r = Reader {
         inner: input,
         pos: 0,
@@ -560,6 +646,43 @@ pub(super) fn import(path: &Path, input: Input) -> Result<ImportedModel, ImportE
         )));
     }
     weights.files.push(file_name(path));
+    Ok(Part {
+        version,
+        n_kv,
+        alignment,
+        meta,
+        weights,
+        facts,
+    })
+}
+
+/// The model the parts of a split GGUF (`…-00001-of-00003.gguf`, in order) describe together:
+/// metadata from the first, tensors from all; a single file is a split of one. `path` (the
+/// first part) names the model in errors and gives its id.
+pub(super) fn import_parts(path: &Path, parts: Vec<Part>) -> Result<ImportedModel, ImportError> {
+    let n = parts.len() as u64;
+    let mut parts = parts.into_iter();
+    let Some(Part {
+        version,
+        n_kv,
+        alignment,
+        meta,
+        mut weights,
+        mut facts,
+    }) = parts.next()
+    else {
+        return Err(ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: "no file to read".into(),
+        });
+    };
+    for part in parts {
+        merge_weights(&mut weights, part.weights).ok_or_else(|| ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: "the parts' parameter or byte counts overflow 64 bits".into(),
+        })?;
+        facts.merge(part.facts);
+    }
     weights.gguf_file_type = meta
         .get("general.file_type")
         .and_then(Meta::as_u64)
@@ -575,11 +698,18 @@ pub(super) fn import(path: &Path, input: Input) -> Result<ImportedModel, ImportE
         Some(Meta::Str(a)) => Some(a.clone()),
         _ => None,
     };
-    if let Some(count) = meta
-        .get("split.count")
-        .and_then(Meta::as_u64)
-        .filter(|&c| c > 1)
-    {
+    let count = meta.get("split.count").and_then(Meta::as_u64).unwrap_or(1);
+    if n > 1 && count != n {
+        return Err(ImportError::Gguf {
+            path: path.to_path_buf(),
+            message: format!("{n} parts were read but split.count is {count}"),
+        });
+    }
+    if n > 1 {
+        notes.push(format!(
+            "a {n}-part split GGUF: the weights cover all {n} files"
+        ));
+    } else if count > 1 {
         notes.push(format!(
             "this is one file of a {count}-part split GGUF: the weights cover this file only"
         ));

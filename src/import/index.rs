@@ -1,8 +1,8 @@
 //! `model.safetensors.index.json`: which shard holds each tensor. Read as a typed stream (only
 //! a hash per tensor and each shard's name are kept, unknown fields are skipped), then every
 //! shard's header is checked against it.
-use super::safetensors::{add, read_header, INDEX_FILE, MAX_TENSORS};
-use super::{ImportError, NameHasher, NameSet, WeightSummary};
+use super::safetensors::{add, read_head, Check, Head, Tensor, INDEX_FILE, MAX_TENSORS};
+use super::{ImportError, NameHasher, NameSet, WeightFormat, WeightSummary};
 use crate::fsutil::{Input, Pipes, ReadError};
 use crate::sanitize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -15,7 +15,7 @@ use std::path::Path;
 /// Most shard files one index may name.
 const MAX_SHARDS: usize = 100_000;
 /// Largest index read (a 100,000-tensor index is about 10 MB).
-const MAX_INDEX_BYTES: u64 = 128 << 20;
+pub(super) const MAX_INDEX_BYTES: u64 = 128 << 20;
 
 /// The index's `weight_map`: tensor-name hashes mapped to shard numbers.
 struct WeightMap {
@@ -102,18 +102,8 @@ struct IndexMetadata {
     total_size: Option<serde_json::Value>,
 }
 
-/// Reads the shards named by the index and checks that each tensor sits where the index says.
-pub(super) fn read_sharded(
-    dir: &Path,
-    index_path: &Path,
-    weights: &mut WeightSummary,
-    seen: &mut NameSet,
-    notes: &mut Vec<String>,
-) -> Result<(), ImportError> {
-    let bad_index = |message: String| ImportError::Safetensors {
-        path: index_path.to_path_buf(),
-        message,
-    };
+/// Reads and parses an index of at most [`MAX_INDEX_BYTES`].
+fn read_index(index_path: &Path) -> Result<Index, ImportError> {
     let input = Input::open(index_path, Pipes::Refuse)?;
     if let Some(len) = input.file_len().filter(|&l| l > MAX_INDEX_BYTES) {
         return Err(ReadError::TooLarge {
@@ -124,17 +114,66 @@ pub(super) fn read_sharded(
         }
         .into());
     }
-    let index: Index = serde_json::from_reader(std::io::BufReader::new(
-        input.take(MAX_INDEX_BYTES),
-    ))
-    .map_err(|cause| match cause.classify() {
-        // A check of ours, or a value of the wrong type: the index's content is wrong.
-        serde_json::error::Category::Data => bad_index(cause.to_string()),
-        _ => ImportError::Json {
-            path: index_path.to_path_buf(),
-            cause,
-        },
-    })?;
+    serde_json::from_reader(std::io::BufReader::new(input.take(MAX_INDEX_BYTES))).map_err(|cause| {
+        match cause.classify() {
+            // A check of ours, or a value of the wrong type: the index's content is wrong.
+            serde_json::error::Category::Data => ImportError::Safetensors {
+                path: index_path.to_path_buf(),
+                message: cause.to_string(),
+            },
+            _ => ImportError::Json {
+                path: index_path.to_path_buf(),
+                cause,
+            },
+        }
+    })
+}
+
+/// The shard files an index names, sorted (what a Hub client fetches headers of).
+pub(super) fn shard_names(index_path: &Path) -> Result<Vec<String>, ImportError> {
+    let mut shards = read_index(index_path)?.weight_map.shards;
+    shards.sort();
+    Ok(shards)
+}
+
+/// What a shard reader hands each tensor to.
+pub(super) type Each<'e> = dyn FnMut(Tensor) -> Check + 'e;
+/// Reads one shard's header by name (from a file beside the index, or a Hub client's cache).
+pub(super) type ShardReader<'r> =
+    dyn FnMut(&str, &mut Vec<String>, &mut Each) -> Result<(), ImportError> + 'r;
+
+/// Exact weights from an index and shard headers read elsewhere: `head` gives each shard's.
+pub(super) fn read_index_with(
+    index_path: &Path,
+    head: &mut dyn FnMut(&str) -> Result<Head, ImportError>,
+    notes: &mut Vec<String>,
+) -> Result<WeightSummary, ImportError> {
+    let mut weights = WeightSummary::new(WeightFormat::Safetensors);
+    let mut shard =
+        |name: &str, notes: &mut Vec<String>, each: &mut Each| read_head(&head(name)?, notes, each);
+    read_sharded(
+        index_path,
+        &mut shard,
+        &mut weights,
+        &mut NameSet::default(),
+        notes,
+    )?;
+    Ok(weights)
+}
+
+/// Reads the shards named by the index and checks that each tensor sits where the index says.
+pub(super) fn read_sharded(
+    index_path: &Path,
+    read_shard: &mut ShardReader,
+    weights: &mut WeightSummary,
+    seen: &mut NameSet,
+    notes: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    let bad_index = |message: String| ImportError::Safetensors {
+        path: index_path.to_path_buf(),
+        message,
+    };
+    let index = read_index(index_path)?;
     let map = index.weight_map;
     if map.by_tensor.is_empty() {
         return Err(bad_index(
@@ -145,10 +184,10 @@ pub(super) fn read_sharded(
     order.sort_by(|&a, &b| map.shards[a].cmp(&map.shards[b]));
     for id in order {
         let shard = &map.shards[id];
-        let path = dir.join(shard);
-        let input = Input::open(&path, Pipes::Refuse)?;
-        read_header(&path, input, notes, |t| {
-            match map.by_tensor.get(&map.hasher.of(t.name)) {
+        read_shard(
+            shard,
+            notes,
+            &mut |t| match map.by_tensor.get(&map.hasher.of(t.name)) {
                 Some(&s) if s as usize == id => add(t, weights, seen),
                 Some(&other) => Err(format!(
                     "tensor '{}' is here but {INDEX_FILE} puts it in '{}'",
@@ -159,8 +198,8 @@ pub(super) fn read_sharded(
                     "tensor '{}' is missing from {INDEX_FILE}",
                     sanitize::name(t.name)
                 )),
-            }
-        })?;
+            },
+        )?;
         weights.files.push(shard.clone());
     }
     if weights.tensors != map.by_tensor.len() as u64 {

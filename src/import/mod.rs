@@ -2,6 +2,8 @@
 //! (`config.json`, `model.safetensors.index.json` and safetensors shards), a single
 //! `.safetensors` file, or a `.gguf` file.
 //!
+//! A model on the Hugging Face Hub is read the same way, over HTTP range requests (module `hub`).
+//!
 //! Only headers are read, never tensor data. Every length, count and offset taken from a file
 //! is checked against a fixed limit and against the file's size before it is used, so a
 //! truncated or hostile file fails with an [`ImportError`] naming the file, never with a panic
@@ -10,11 +12,13 @@
 mod config;
 mod error;
 mod gguf;
+mod hub;
 mod index;
 mod safetensors;
 
 pub use error::ImportError;
 pub use gguf::GgufInfo;
+pub use hub::{import as import_hub, HubConfig, HubError, HubRef, HubSource};
 
 use crate::catalog::Model;
 use crate::fsutil::{Input, Pipes};

@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest header accepted; the safetensors library uses the same limit.
 pub(super) const MAX_HEADER_BYTES: u64 = 100_000_000;
@@ -276,6 +276,55 @@ pub(super) fn read_header(
         Some(len) => len - 8 - header_len,
         None => input.drain().map_err(io)?,
     };
+    check_header(path, &header, data_len, notes, each)
+}
+
+/// A weights file's header read elsewhere (a Hub client's range requests): the 8-byte length
+/// and the JSON, and the whole file's size; `path` names the file in errors.
+pub(super) struct Head {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub file_len: u64,
+}
+
+/// Checks a header read elsewhere as [`read_header`] checks a file's.
+pub(super) fn read_head(
+    head: &Head,
+    notes: &mut Vec<String>,
+    each: impl FnMut(Tensor) -> Check,
+) -> Result<(), ImportError> {
+    let bad = |message: String| ImportError::Safetensors {
+        path: head.path.clone(),
+        message,
+    };
+    let Some((len_bytes, header)) = head.bytes.split_first_chunk::<8>() else {
+        return Err(bad("the header is shorter than its 8-byte length".into()));
+    };
+    let header_len = u64::from_le_bytes(*len_bytes);
+    let left = head.file_len.saturating_sub(8);
+    if header.len() as u64 != header_len || header_len > MAX_HEADER_BYTES || header_len > left {
+        return Err(bad(format!(
+            "header length {header_len} does not match the {} header bytes read from a {}-byte file",
+            header.len(),
+            head.file_len
+        )));
+    }
+    check_header(&head.path, header, left - header_len, notes, each)
+}
+
+/// Parses a header's JSON, checking each tensor against a data section of `data_len` bytes
+/// and handing it to `each`.
+fn check_header(
+    path: &Path,
+    header: &[u8],
+    data_len: u64,
+    notes: &mut Vec<String>,
+    each: impl FnMut(Tensor) -> Check,
+) -> Result<(), ImportError> {
+    let bad = |message: String| ImportError::Safetensors {
+        path: path.to_path_buf(),
+        message,
+    };
     let mut entries = Entries {
         data_len,
         notes,
@@ -284,7 +333,7 @@ pub(super) fn read_header(
         count: 0,
         failure: None,
     };
-    let mut de = serde_json::Deserializer::from_slice(&header);
+    let mut de = serde_json::Deserializer::from_slice(header);
     let parsed = (&mut entries).deserialize(&mut de).and_then(|()| de.end());
     if let Some(message) = entries.failure.take() {
         return Err(bad(message));
@@ -330,7 +379,12 @@ pub(super) fn read_dir(
     let mut seen = NameSet::default();
     let index_path = dir.join(INDEX_FILE);
     if index_path.exists() {
-        super::index::read_sharded(dir, &index_path, &mut weights, &mut seen, notes)?;
+        let mut shard = |name: &str, notes: &mut Vec<String>, each: &mut super::index::Each| {
+            let path = dir.join(name);
+            let input = Input::open(&path, Pipes::Refuse)?;
+            read_header(&path, input, notes, each)
+        };
+        super::index::read_sharded(&index_path, &mut shard, &mut weights, &mut seen, notes)?;
         return Ok(Some(weights));
     }
     // Anything named *.safetensors but a directory is read, so a FIFO or device is reported
@@ -366,4 +420,27 @@ pub(super) fn read_dir(
         )?;
     }
     Ok(Some(weights))
+}
+
+/// Exact weights from unindexed headers read elsewhere (a Hub client's cache), counted as for
+/// a directory without an index; `head` gives each file's header by name.
+pub(super) fn read_heads(
+    names: &[&str],
+    head: &mut dyn FnMut(&str) -> Result<Head, ImportError>,
+    notes: &mut Vec<String>,
+) -> Result<WeightSummary, ImportError> {
+    let mut weights = WeightSummary::new(WeightFormat::Safetensors);
+    let mut seen = NameSet::default();
+    if names.len() > 1 {
+        notes.push(format!(
+            "no {INDEX_FILE}: counted all {} *.safetensors files",
+            names.len()
+        ));
+    }
+    for name in names {
+        let h = head(name)?;
+        read_head(&h, notes, |t| add(t, &mut weights, &mut seen))?;
+        weights.files.push((*name).to_owned());
+    }
+    Ok(weights)
 }

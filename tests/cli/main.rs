@@ -5,6 +5,8 @@ mod catalog;
 mod catalog_sources;
 mod hostile_args;
 mod hostile_files;
+mod hub;
+mod hub_server;
 mod import;
 mod plan;
 mod probe;
