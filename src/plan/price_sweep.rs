@@ -137,9 +137,10 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
         "platform" if line.name.starts_with("server chassis") => {
             Some("no dated price for a host chassis for this baseboard")
         }
-        // Several whole machines (Mac Studio, DGX Spark) joined by their own ports.
+        // Several whole machines joined by their own ports, where no catalog cable names them
+        // (the Mac Studios have one: apple-thunderbolt-5-pro-cable-1m).
         "network" if line.name.starts_with("link between the machines") => {
-            Some("no priced cable or switch entry for joining whole machines")
+            Some("no catalog cable or switch names these machines")
         }
         _ => None,
     }
