@@ -195,13 +195,17 @@ entry! {
 }
 
 entry! {
-    /// A network adapter for multi-node training.
+    /// A network adapter for multi-node training, or a cable that joins whole machines.
     pub struct Network {
-        /// `infiniband` or `ethernet`.
+        /// `infiniband`, `ethernet` or `thunderbolt`.
         pub kind: String,
         /// Line rate per port in Gbit/s.
         pub gbit_per_s: f64,
         pub ports: u32,
+        /// Whole machines (`system` platform ids) this cable or adapter joins port to port; the
+        /// planner lists it, one per machine, in multi-machine builds of them. Default: none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub machines: Vec<String>,
     }
 }
 
@@ -321,6 +325,24 @@ mod tests {
     const FRAME: &str = "[[frame]]\nid = \"test-frame\"\nname = \"Frame\"\nboard_form_factors = [\"e-atx\"]\ngpu_positions = 8\nsource = \"https://example.org/frame\"\n";
     const SERVER_PSU: &str = "[[server-psu]]\nid = \"test-crps\"\nname = \"CRPS\"\nwatts = 2000\nwatts_low_line = 1000\nefficiency_level = \"titanium\"\nform = \"crps\"\nsource = \"https://example.org/psu\"\n";
 
+    const CABLE: &str = "[[network]]\nid = \"test-cable\"\nname = \"Cable\"\nkind = \"thunderbolt\"\ngbit_per_s = 80\nports = 1\nmachines = [\"mac-studio-m3-ultra-96gb\"]\nsource = \"https://example.org/cable\"\n";
+
+    #[test]
+    fn a_cable_names_the_whole_machines_it_joins() {
+        let cat = overlay(CABLE).unwrap();
+        assert_eq!(
+            cat.network.get("test-cable").unwrap().machines,
+            ["mac-studio-m3-ultra-96gb"]
+        );
+        // Adapters name no machines.
+        assert!(cat
+            .network
+            .get("nvidia-connectx-7-400g-ib")
+            .unwrap()
+            .machines
+            .is_empty());
+    }
+
     #[test]
     fn new_part_kinds_parse_and_list() {
         let cat = overlay(&format!("{RISER}{BRIDGE}{FRAME}{SERVER_PSU}")).unwrap();
@@ -372,6 +394,16 @@ mod tests {
                 SERVER_PSU.replace("watts_low_line = 1000", "watts_low_line = 2500"),
                 "test-crps",
                 "watts_low_line",
+            ),
+            (
+                CABLE.replace("mac-studio-m3-ultra-96gb", "rtx-4090-workstation"),
+                "test-cable",
+                "machines",
+            ),
+            (
+                CABLE.replace("mac-studio-m3-ultra-96gb", "supermicro-sys-421ge-tnrt"),
+                "test-cable",
+                "machines",
             ),
         ] {
             let err = overlay(&toml).expect_err("rejected").to_string();

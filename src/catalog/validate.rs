@@ -531,6 +531,22 @@ fn unified(c: &Checker<Gpu>, g: &Gpu) -> Result<(), CatalogError> {
 
 /// Ranges of the rig parts the build checker uses: risers, bridges, frames, server PSUs.
 fn parts(cat: &Catalog) -> Result<(), CatalogError> {
+    for n in cat.network.iter() {
+        let c = Checker {
+            table: &cat.network,
+            entry: n,
+        };
+        c.range("gbit_per_s", n.gbit_per_s, 0.1, 10_000.0)?;
+        for m in &n.machines {
+            c.ensure(
+                cat.platforms
+                    .get(m)
+                    .is_some_and(|p| p.kind == PlatformKind::System),
+                "machines",
+                &format!("no 'system' platform '{m}' in the catalog"),
+            )?;
+        }
+    }
     for r in cat.risers.iter() {
         let c = Checker {
             table: &cat.risers,

@@ -324,14 +324,26 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
     let wall_load_w = system_max_w.unwrap_or(dc_load_w / efficiency);
     let wall_idle_w = ((gpu_w + cpu_tdp) * c::GPU_IDLE_FRACTION + base_w) / efficiency;
 
-    let whole_machines = platform.is_some_and(|(p, _)| p.kind == PlatformKind::System);
-    if input.nodes > 1 && whole_machines {
-        lines.push(missing(
-            "network",
-            "link between the machines (Thunderbolt or Ethernet ports)".into(),
-            1,
-            "not priced: the planner's multi-node speed assumes a data-centre network",
-        ));
+    let whole_machines = platform.filter(|(p, _)| p.kind == PlatformKind::System);
+    if let (true, Some((p, _))) = (input.nodes > 1, whole_machines) {
+        // A cable the catalog says joins these machines port to port: one per machine is a
+        // chain (one spare) or a ring through each machine's own ports.
+        match cat.network.iter().find(|x| x.machines.contains(&p.id)) {
+            Some(link) => lines.push(line(
+                "network",
+                &link.id,
+                &link.name,
+                1,
+                preferred_price(&link.prices),
+                Some("one per machine: a chain or ring (a full mesh needs more)".into()),
+            )),
+            None => lines.push(missing(
+                "network",
+                "link between the machines (Thunderbolt or Ethernet ports)".into(),
+                1,
+                "not priced: the planner's multi-node speed assumes a data-centre network",
+            )),
+        }
     } else if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
         let ib = cat
@@ -384,9 +396,10 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         .collect();
     let gpu_cost_known = gpu_price.is_some()
         || (gpus_included && platform.is_some_and(|(_, price)| price.is_some()));
-    // Several whole machines need a link and software the parts list does not hold.
+    // Several whole machines need software (and without a catalog cable, a link) the parts
+    // list does not hold.
     let builds_as_listed = platform_fits
-        && !(whole_machines && input.nodes > 1)
+        && !(whole_machines.is_some() && input.nodes > 1)
         && lines.iter().all(|l| l.id.is_some() || l.kind != "case");
     NodeBuild {
         gpus_per_node: n,

@@ -35,11 +35,6 @@ const UNPRICED: &[(&str, &str, &str)] = &[
         "no dated price was found for the WRX90 board",
     ),
     (
-        "cpu",
-        "amd-ryzen-threadripper-pro-7975wx",
-        "no dated price was found (launched after the CPU datasets were scraped)",
-    ),
-    (
         "psu",
         "seasonic-prime-px-2200",
         "unpriced; the planner takes several of the largest unit when no single PSU suffices",
@@ -142,21 +137,10 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
         "platform" if line.name.starts_with("server chassis") => {
             Some("no dated price for a host chassis for this baseboard")
         }
-        // Several whole machines (Mac Studio, DGX Spark) joined by their own ports.
+        // Several whole machines joined by their own ports, where no catalog cable names them
+        // (the Mac Studios have one: apple-thunderbolt-5-pro-cable-1m).
         "network" if line.name.starts_with("link between the machines") => {
-            Some("no priced cable or switch entry for joining whole machines")
-        }
-        // A board no catalog case takes (XL-ATX, or more slots than any case) needs an open frame.
-        "case" => Some("no catalog case takes this board with these cards (needs an open frame)"),
-        // The WRX90 board's sTR5: no cooler for it with a dated price was found.
-        "cooler"
-            if line.name.strip_suffix(" CPU cooler").is_some_and(|socket| {
-                !c.coolers
-                    .iter()
-                    .any(|x| x.sockets.iter().any(|s| s == socket))
-            }) =>
-        {
-            Some("no cooler for this socket in the catalog")
+            Some("no catalog cable or switch names these machines")
         }
         _ => None,
     }

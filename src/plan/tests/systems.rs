@@ -63,7 +63,7 @@ fn every_integrated_gpu_plans_on_its_machine() {
 }
 
 #[test]
-fn two_mac_studios_are_not_a_build_as_listed() {
+fn two_mac_studios_get_a_priced_cable_but_are_not_a_build_as_listed() {
     let m3 = gpu("m3-ultra-96gb");
     // A pipeline across machines (llama.cpp's layer split stays inside one machine here).
     let r = PlanRequest {
@@ -75,6 +75,7 @@ fn two_mac_studios_are_not_a_build_as_listed() {
     assert!(o.fits, "{:?}", o.reason);
     let build = o.build.as_ref().unwrap();
     assert_eq!(build.nodes, 2);
+    // The software that splits the model is not a part: still not a build as listed.
     assert!(!build.node.builds_as_listed);
     let link = build
         .node
@@ -82,7 +83,49 @@ fn two_mac_studios_are_not_a_build_as_listed() {
         .iter()
         .find(|l| l.kind == "network")
         .unwrap();
+    // The catalog's Thunderbolt 5 cable names the Mac Studios: one per machine.
+    let cable = cat()
+        .network
+        .get("apple-thunderbolt-5-pro-cable-1m")
+        .unwrap();
+    assert!(cable
+        .machines
+        .iter()
+        .any(|m| m == "mac-studio-m3-ultra-96gb"));
+    assert_eq!(link.id.as_deref(), Some(cable.id.as_str()));
+    assert_eq!(link.quantity, 1);
+    let usd = crate::catalog::preferred_price(&cable.prices).unwrap().usd;
+    assert_eq!(link.total_usd, Some(usd));
+    assert!(build.fully_priced, "{:?}", build.node.unpriced);
+    let platform = cat().platforms.get("mac-studio-m3-ultra-96gb").unwrap();
+    let machine = crate::catalog::preferred_price(&platform.prices)
+        .unwrap()
+        .usd;
+    assert_eq!(build.total_usd, 2.0 * (machine + usd));
+}
+
+#[test]
+fn two_dgx_sparks_keep_an_unpriced_link_when_no_cable_names_them() {
+    let spark = gpu("dgx-spark");
+    // 70B in bf16 (about 131 GiB of weights) needs two of them.
+    let r = req(Workload::Infer, WeightFormat::Bf16, 4096);
+    let p = compare(cat(), model("llama-3.1-70b"), &r, &[(2, spark)]);
+    let o = only(&p);
+    assert!(o.fits, "{:?}", o.reason);
+    let build = o.build.as_ref().unwrap();
+    assert_eq!(build.nodes, 2);
+    assert!(!cat()
+        .network
+        .iter()
+        .any(|n| n.machines.iter().any(|m| m == "nvidia-dgx-spark")));
+    let link = build
+        .node
+        .lines
+        .iter()
+        .find(|l| l.kind == "network")
+        .unwrap();
     assert_eq!(link.id, None);
+    assert!(!build.fully_priced);
 }
 
 #[test]
