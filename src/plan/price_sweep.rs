@@ -142,6 +142,10 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
         "network" if line.name.starts_with("link between the machines") => {
             Some("no catalog cable or switch names these machines")
         }
+        // More cards than any catalog case holds (a seven-GPU workstation): an open frame.
+        "case" if line.name.starts_with("open frame") => {
+            Some("no open-frame rig with a dated price in the catalog")
+        }
         _ => None,
     }
 }
