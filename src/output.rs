@@ -39,6 +39,21 @@ impl Printer {
         eprintln!("error: {text}");
     }
 
+    /// Width to fit tables to: `COLUMNS` when set, else the terminal's width when stdout is
+    /// one, else none (piped output prints whole rows, never wrapped).
+    pub fn width(&self) -> Option<usize> {
+        let from_env = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c >= 20);
+        from_env.or_else(|| {
+            std::io::stdout()
+                .is_terminal()
+                .then(|| comfy_table::Table::new().width().map(usize::from))
+                .flatten()
+        })
+    }
+
     /// Whether progress bars should be drawn (stderr is a terminal and not quiet).
     pub fn show_progress(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()

@@ -1,5 +1,5 @@
 //! `llmrig plan` and `llmrig compare` arguments.
-use crate::plan::{KvFormat, PlanRequest, Recompute, WeightFormat, Workload};
+use crate::plan::{KvFormat, PlanRequest, Recompute, SortKey, WeightFormat, Workload};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -25,69 +25,90 @@ pub enum GradPrecision {
 pub struct PlanOptions {
     /// Model id or alias from the catalog, or a path to config.json, a model directory,
     /// a .safetensors or a .gguf file.
-    #[arg(long, short)]
+    #[arg(help_heading = "Model and workload", long, short)]
     pub model: String,
     /// Weight format; `int4` is 4-bit weight-only at group size 128 (GPTQ/AWQ packing).
     /// Default: bf16 (nf4-dq for qlora).
-    #[arg(long, short, value_enum)]
+    #[arg(help_heading = "Model and workload", long, short, value_enum)]
     pub precision: Option<WeightFormat>,
     /// What to do with the model.
-    #[arg(long, short, value_enum, default_value = "infer")]
+    #[arg(
+        help_heading = "Model and workload",
+        long,
+        short,
+        value_enum,
+        default_value = "infer"
+    )]
     pub workload: Workload,
     /// KV-cache element type (default bf16; fp32 with fp32 weights).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Model and workload", long, value_enum)]
     pub kv_precision: Option<KvFormat>,
     /// Context tokens per sequence (default: the model's maximum, at most 4096).
-    #[arg(long, short)]
+    #[arg(help_heading = "Model and workload", long, short)]
     pub context: Option<u64>,
     /// Sequences at once (training: micro-batch per GPU).
-    #[arg(long, short, default_value_t = 1)]
+    #[arg(help_heading = "Model and workload", long, short, default_value_t = 1)]
     pub batch: u64,
     /// Activation recomputation when training (default: selective; full for lora/qlora).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Model and workload", long, value_enum)]
     pub recompute: Option<Recompute>,
     /// ZeRO stage 0-3 when training (default: 3 for train and lora, 0 for qlora).
-    #[arg(long)]
+    #[arg(help_heading = "Model and workload", long)]
     pub zero: Option<u8>,
     /// Keep optimizer states in host RAM (ZeRO-Offload).
-    #[arg(long)]
+    #[arg(help_heading = "Model and workload", long)]
     pub offload: bool,
     /// LoRA rank.
-    #[arg(long, default_value_t = 16)]
+    #[arg(help_heading = "Model and workload", long, default_value_t = 16)]
     pub lora_rank: u64,
     /// Gradient precision for Adam (fp32: 18 bytes/param, bf16: 16 bytes/param).
-    #[arg(long, value_enum, default_value = "fp32")]
+    #[arg(
+        help_heading = "Model and workload",
+        long,
+        value_enum,
+        default_value = "fp32"
+    )]
     pub grad_precision: GradPrecision,
     /// Tokens to train on, e.g. 3.5T, 300B, 1e9 (training time and GPU-hours).
-    #[arg(long, value_parser = parse_count)]
+    #[arg(help_heading = "Model and workload", long, value_parser = parse_count)]
     pub train_tokens: Option<f64>,
     /// Decode speed as a fraction of the bandwidth roofline.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub decode_efficiency: Option<f64>,
     /// Prefill speed as a fraction of dense peak.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub prefill_mfu: Option<f64>,
     /// Training model FLOPs utilisation.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub mfu: Option<f64>,
+    /// Most nodes a layout may span.
+    #[arg(help_heading = "Hardware", long, default_value_t = 64)]
+    pub max_nodes: u32,
     /// Electricity price (default: the catalog's default tariff).
-    #[arg(long)]
+    #[arg(help_heading = "Cost", long)]
     pub usd_per_kwh: Option<f64>,
     /// Fraction of time at full load, for running cost.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(help_heading = "Cost", long, default_value_t = 1.0)]
     pub utilization: f64,
-    /// Most nodes a layout may span.
-    #[arg(long, default_value_t = 64)]
-    pub max_nodes: u32,
     /// Output format (default table; `--json` is the same as `--format json`).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Output", long, value_enum)]
     pub format: Option<PlanFormat>,
     /// Also write the plan as JSON to FILE (for `llmrig report` and probe checks).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Also draw the plan's main chart to FILE (.svg or .png).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
+    /// Order of the options (default: price for plan, the order given for compare).
+    #[arg(help_heading = "Output", long, value_enum)]
+    pub sort: Option<SortKey>,
+    /// Also print the request details, ranking rule, layout rules and every assumption.
+    #[arg(help_heading = "Output", long)]
+    pub explain: bool,
+    /// Date that price ages are counted to, YYYY-MM-DD (default: today); prices older than
+    /// 18 months are flagged.
+    #[arg(help_heading = "Cost", long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -95,8 +116,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub options: PlanOptions,
     /// Only these GPUs (id or alias; repeatable). Default: every GPU in the catalog.
-    #[arg(long, short)]
+    #[arg(help_heading = "Hardware", long, short)]
     pub gpu: Vec<String>,
+    /// List every option, not only the top 10.
+    #[arg(help_heading = "Output", long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -104,7 +128,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub options: PlanOptions,
     /// A rig as COUNTxGPU, e.g. 4xv100-32gb (repeatable).
-    #[arg(long = "option", short = 'o', required = true, value_parser = parse_option)]
+    #[arg(help_heading = "Hardware", long = "option", short = 'o', required = true, value_parser = parse_option)]
     pub options_list: Vec<(u32, String)>,
 }
 
@@ -125,6 +149,20 @@ pub fn parse_count(s: &str) -> Result<f64, String> {
         return Err(format!("'{s}' must be a positive count"));
     }
     Ok(v * mult)
+}
+
+/// Checks a `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() == 3
+        && parts.iter().map(|p| p.len()).eq([4, 2, 2])
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && crate::plan::rank::price_age_months(s, s).is_some();
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not a date like 2026-04-30"))
+    }
 }
 
 /// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
@@ -187,6 +225,7 @@ impl PlanOptions {
         req.usd_per_kwh = self.usd_per_kwh;
         req.utilization = self.utilization;
         req.max_nodes = self.max_nodes;
+        req.prices_as_of = self.as_of.clone();
         req
     }
 }

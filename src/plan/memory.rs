@@ -23,8 +23,16 @@ pub struct MemoryBreakdown {
     pub total_bytes: f64,
     /// What the plan may use of the GPU (memory × USABLE_VRAM_FRACTION).
     pub usable_bytes: f64,
-    /// usable − total; negative when it does not fit.
+    /// usable − total; negative when it does not fit (JSON writes 0 then: see `shortfall_bytes`).
+    #[serde(serialize_with = "non_negative")]
     pub headroom_bytes: f64,
+    /// total − usable when it does not fit, else 0.
+    pub shortfall_bytes: f64,
+}
+
+/// Serialized byte counts are never negative.
+fn non_negative<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if *v > 0.0 { *v } else { 0.0 })
 }
 
 impl MemoryBreakdown {
@@ -279,5 +287,10 @@ pub fn per_gpu(
         + m.overhead_bytes;
     m.usable_bytes = gpu_memory_bytes * c::USABLE_VRAM_FRACTION;
     m.headroom_bytes = m.usable_bytes - m.total_bytes;
+    m.shortfall_bytes = if m.headroom_bytes < 0.0 {
+        -m.headroom_bytes
+    } else {
+        0.0
+    };
     m
 }

@@ -82,6 +82,9 @@ pub struct PlanRequest {
     pub utilization: f64,
     /// Most nodes a layout may span.
     pub max_nodes: u32,
+    /// Date (`YYYY-MM-DD`) that price ages are counted to; no ages when absent.
+    #[serde(default)]
+    pub prices_as_of: Option<String>,
 }
 
 impl PlanRequest {
@@ -111,6 +114,7 @@ impl PlanRequest {
             usd_per_kwh: None,
             utilization: 1.0,
             max_nodes: 64,
+            prices_as_of: None,
         }
     }
 

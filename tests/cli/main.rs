@@ -3,5 +3,6 @@ mod catalog;
 mod import;
 mod plan;
 mod probe;
+mod ranking;
 mod report;
 mod util;
