@@ -40,17 +40,19 @@ impl Printer {
     }
 
     /// Width to fit tables to: `COLUMNS` when set, else the terminal's width when stdout is
-    /// one, else none (piped output prints whole rows, never wrapped).
+    /// one, or when stdout is piped (`| less`, `| head`) from a terminal that stderr still
+    /// shows; else none, and tables print whole (one line per row, never wrapped).
     pub fn width(&self) -> Option<usize> {
         let from_env = std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.trim().parse::<usize>().ok())
             .filter(|&c| c >= 20);
         from_env.or_else(|| {
-            std::io::stdout()
-                .is_terminal()
-                .then(|| comfy_table::Table::new().width().map(usize::from))
-                .flatten()
+            let mut probe = comfy_table::Table::new();
+            if !std::io::stdout().is_terminal() {
+                probe.use_stderr();
+            }
+            probe.width().map(usize::from)
         })
     }
 

@@ -62,13 +62,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Compare(args) => plan::compare(&ctx, args),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "llmrig", &mut buf);
-            ctx.printer.out(&String::from_utf8_lossy(&buf));
-            Ok(ExitStatus::Success)
-        }
+        Command::Completions { shell } => catalog::completions(&ctx, shell),
     };
     result.unwrap_or_else(|err| {
         ctx.printer.error(&format!("{err:#}"));

@@ -78,7 +78,7 @@ fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan, all: bool) -> anyhow::Re
 }
 
 /// Today's date, `YYYY-MM-DD` (UTC), for price ages.
-fn today() -> String {
+pub(super) fn today() -> String {
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400) as i64;

@@ -83,6 +83,9 @@ pub enum ShowCommand {
     Show {
         /// Id or alias.
         id: String,
+        /// Print the entry as TOML (a start for a `--catalog-dir` overlay) instead of a card.
+        #[arg(long)]
+        toml: bool,
     },
 }
 

@@ -260,3 +260,60 @@ fn cards_that_need_risers_carry_an_unpriced_riser_line() {
     assert!(!b.fully_priced && !b.node.builds_as_listed);
     assert!(!super::recommendable(&o));
 }
+
+/// Over the embedded catalog's models × weight formats × every GPU: whatever is recommended has
+/// every line priced with a date and a source (or included in a priced system), and is the
+/// cheapest fully priced fit.
+#[test]
+fn every_recommended_build_is_fully_priced_with_dates_and_sources() {
+    use clap::ValueEnum;
+    let cat = Catalog::embedded().unwrap();
+    let gpus: Vec<_> = cat.gpus.iter().collect();
+    let mut recommended = 0;
+    for model in cat.models.iter() {
+        for &weights in crate::plan::WeightFormat::value_variants() {
+            let req = PlanRequest {
+                weights,
+                ..PlanRequest::new(Workload::Infer, model.max_position_embeddings.min(4096))
+            };
+            if plan::check(model, &req).is_err() {
+                continue;
+            }
+            let p = plan::plan(&cat, model, &req, &gpus);
+            let Some(o) = p.recommendation() else {
+                assert!(
+                    !p.options.iter().any(super::recommendable),
+                    "{} {weights:?}: a fully priced fit exists but none is recommended",
+                    model.id
+                );
+                continue;
+            };
+            recommended += 1;
+            let b = o.build.as_ref().unwrap();
+            let what = format!("{} {weights:?} {}×{}", model.id, o.gpus, o.gpu_id);
+            assert!(b.fully_priced && b.node.unpriced.is_empty(), "{what}");
+            for l in &b.node.lines {
+                match &l.unit_price {
+                    Some(price) => {
+                        assert!(price.usd > 0.0, "{what}: {}", l.name);
+                        assert!(price.date.len() >= 7, "{what}: {}", l.name);
+                        assert!(price.source.starts_with("http"), "{what}: {}", l.name);
+                    }
+                    None => assert!(
+                        l.note.as_deref().is_some_and(|n| n.starts_with("included")),
+                        "{what}: '{}' has no price",
+                        l.name
+                    ),
+                }
+            }
+            let cheapest = p
+                .options
+                .iter()
+                .filter(|o| super::recommendable(o))
+                .filter_map(|o| o.build.as_ref()?.total_usd)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(b.total_usd, Some(cheapest), "{what}");
+        }
+    }
+    assert!(recommended > 0, "the sweep recommended nothing at all");
+}

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use super::draw::FONT;
 
 // Narrow screens (390 px phones): tables and charts scroll sideways inside their own box
-// instead of widening the page, and a chart never shrinks below 640 px, so its 14 px labels
-// stay at least 9 px tall.
+// instead of widening the page, and a chart never shrinks below 800 px, so its smallest
+// (12 px) labels stay at least 8 px tall.
 const STYLE: &str = "body{font-family:'Report Sans',sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}\
-.chart svg{display:block;width:100%;min-width:640px;height:auto}svg text{font-family:'Report Sans',sans-serif}\
+.chart svg{display:block;width:100%;min-width:800px;height:auto}svg text{font-family:'Report Sans',sans-serif}\
 .chart,.scroll{overflow-x:auto;max-width:100%}\
 figure{margin:1.5em 0}figcaption{font-size:90%;color:#555}\
 #summary{background:#f6f8fa;border:1px solid #ddd;padding:0.2em 1em;margin:1em 0}#summary li{margin:0.3em 0}\

@@ -14,7 +14,7 @@ fn usd(v: f64) -> String {
 fn price(o: &OptionDoc) -> String {
     match o.build.as_ref().and_then(|b| b.price()) {
         Some((v, true)) => usd(v),
-        Some((v, false)) => format!("at least {} (some parts unpriced)", usd(v)),
+        Some((v, false)) => format!("≥ {} (some parts unpriced)", usd(v)),
         None => "unpriced".into(),
     }
 }
@@ -64,13 +64,16 @@ pub fn plan_line(name: &str, p: &PlanDoc) -> String {
     if let Some(sp) = speed(o) {
         s.push_str(&format!(", {sp}"));
     }
-    s.push_str(&format!(
-        "; the cheapest of {} fully priced fits",
-        p.options
-            .iter()
-            .filter(|o| o.fits && o.build.as_ref().and_then(|b| b.complete_usd()).is_some())
-            .count()
-    ));
+    let complete = p
+        .options
+        .iter()
+        .filter(|o| o.fits && o.build.as_ref().and_then(|b| b.complete_usd()).is_some())
+        .count();
+    s.push_str(&if complete == 1 {
+        "; the only fully priced fit".to_owned()
+    } else {
+        format!("; the cheapest of {complete} fully priced fits")
+    });
     if let Some(r) = p.runner_up.and_then(|i| p.options.get(i)) {
         s.push_str(&format!("; runner-up {} at {}", r.label(), price(r)));
     }
@@ -103,13 +106,13 @@ pub fn run_line(name: &str, r: &crate::probe::schema::ProbeRun) -> String {
     let count = |sev: Severity| r.findings.iter().filter(|f| f.severity == sev).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let verdict = match (errors, warnings, r.interrupted) {
-        (_, _, true) => "interrupted: incomplete".to_owned(),
-        (0, 0, _) => "passed, no findings".to_owned(),
-        (0, w, _) => format!("passed with {w} warning(s)"),
-        (e, w, _) => format!("failed: {e} error(s), {w} warning(s)"),
+        (_, _, true) => "interrupted, incomplete".to_owned(),
+        (0, 0, _) => "no warnings or errors".to_owned(),
+        (0, w, _) => format!("{w} warning(s), no errors"),
+        (e, w, _) => format!("FAILED with {e} error(s) and {w} warning(s)"),
     };
     format!(
-        "Probe run {name}: {host}, {gpus}, {} phases ({skipped} not completed); verdict: {verdict}.",
+        "Probe run {name}: {host}, {gpus}, {} phases ({skipped} skipped or incomplete); verdict: {verdict}.",
         r.phases.len()
     )
 }

@@ -249,9 +249,11 @@ impl Section {
     pub fn to_terminal(&self, width: Option<usize>) -> String {
         let (table, hidden) = self.fitted(width);
         let mut out = String::new();
-        for l in wrap(&self.title, width, 2) {
-            out.push_str(&l);
-            out.push('\n');
+        if !self.title.is_empty() {
+            for l in wrap(&self.title, width, 2) {
+                out.push_str(&l);
+                out.push('\n');
+            }
         }
         out.push_str(&table);
         out.push('\n');
