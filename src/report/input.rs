@@ -235,6 +235,9 @@ pub struct BuildDoc {
     pub fully_priced: bool,
     #[serde(default)]
     pub newest_price_date: Option<String>,
+    /// Schema 2: lines whose price is older than 18 months at the plan's date.
+    #[serde(default)]
+    pub stale_prices: Vec<String>,
 }
 
 impl BuildDoc {

@@ -930,16 +930,22 @@ pub fn to_markdown(plan: &Plan, view: &View) -> String {
         },
         plan.model.name
     );
+    // Field lines (`  price    $…`) become a list with bold labels.
     let answer: Vec<String> = answer(plan, None)
         .iter()
-        .map(|l| format!("{}  \n", l.trim()))
+        .map(
+            |l| match l.strip_prefix("  ").and_then(|f| f.split_once(' ')) {
+                Some((label, value)) => format!("- **{label}** {}\n", value.trim()),
+                None => format!("\n{l}\n"),
+            },
+        )
         .collect();
     let view = View {
         width: None,
         ..*view
     };
     title
-        + &answer.concat()
+        + answer.concat().trim_start()
         + "\n"
         + &sections(plan, &view)
             .iter()

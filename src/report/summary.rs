@@ -54,12 +54,14 @@ pub fn plan_line(name: &str, p: &PlanDoc) -> String {
         };
     };
     let mut s = format!("{head}: recommended {} at {}", o.label(), price(o));
-    if let Some(date) = o
-        .build
-        .as_ref()
-        .and_then(|b| b.newest_price_date.as_deref())
-    {
-        s.push_str(&format!(" (prices up to {date})"));
+    if let Some(b) = &o.build {
+        if let Some(date) = &b.newest_price_date {
+            let stale = match b.stale_prices.len() {
+                0 => String::new(),
+                n => format!("; {n} older than 18 months"),
+            };
+            s.push_str(&format!(" (prices up to {date}{stale})"));
+        }
     }
     if let Some(sp) = speed(o) {
         s.push_str(&format!(", {sp}"));

@@ -1,4 +1,4 @@
-use crate::util::{llmrig, stdout_json};
+use crate::util::{llmrig, stdout_json, stdout_text};
 use predicates::prelude::*;
 
 /// Stdout of `llmrig ARGS` with `COLUMNS` set (or unset for piped output).
@@ -9,10 +9,19 @@ fn text(args: &[&str], columns: Option<&str>) -> String {
         Some(c) => cmd.env("COLUMNS", c),
         None => cmd.env_remove("COLUMNS"),
     };
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+    stdout_text(&mut cmd)
 }
 
 const HEADLINE: &[&str] = &["plan", "--model", "falcon-180b", "--precision", "int4"];
+const TRAIN: &[&str] = &[
+    "plan",
+    "-m",
+    "falcon-180b",
+    "-w",
+    "train",
+    "--train-tokens",
+    "3.5T",
+];
 
 #[test]
 fn the_headline_plan_fits_80_and_120_columns_and_answers_first() {
@@ -183,15 +192,7 @@ fn plan_json_recommends_only_fully_priced_builds_in_the_documented_order() {
     check_plan_json(&["plan", "-m", "llama-3.1-405b"]);
     check_plan_json(&["plan", "-m", "llama-3.1-70b", "-p", "int4"]);
     check_plan_json(&["plan", "-m", "falcon-180b", "-p", "int4", "--gpu", "b200"]);
-    check_plan_json(&[
-        "plan",
-        "-m",
-        "falcon-180b",
-        "-w",
-        "train",
-        "--train-tokens",
-        "3.5T",
-    ]);
+    check_plan_json(TRAIN);
 }
 
 #[test]
@@ -200,15 +201,7 @@ fn quiet_prints_at_most_12_lines() {
         HEADLINE,
         &["plan", "-m", "llama-3.1-405b"],
         &["plan", "-m", "llama-3.1-8b", "-b", "32"],
-        &[
-            "plan",
-            "-m",
-            "falcon-180b",
-            "-w",
-            "train",
-            "--train-tokens",
-            "3.5T",
-        ],
+        TRAIN,
         &[
             "compare",
             "-m",

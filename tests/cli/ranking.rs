@@ -1,11 +1,21 @@
 //! Ranking, the answer block and the JSON contract on the fixture catalog
 //! (`tests/fixtures/catalog/ranking`, invented entries with fixed prices), so exact orders and
 //! totals hold while the embedded catalog is re-priced.
-use crate::util::{llmrig, stdout_json};
+use crate::util::{llmrig, stdout_json, stdout_text};
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalog/ranking")
+}
+
+/// `llmrig --catalog-dir <fixture> ARGS` at `columns` wide.
+fn on_fixture(args: &[&str], columns: &str) -> assert_cmd::Command {
+    let mut cmd = llmrig();
+    cmd.arg("--catalog-dir")
+        .arg(fixture())
+        .args(args)
+        .env("COLUMNS", columns);
+    cmd
 }
 
 /// `plan` on the five fixture systems, one node each, prices aged to 2026-06-01.
@@ -73,8 +83,7 @@ fn json_orders_options_by_the_stated_objective() {
 
 #[test]
 fn the_answer_names_the_build_its_price_dates_and_why_it_won() {
-    let out = plan(&[]).env("COLUMNS", "200").assert().success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = stdout_text(plan(&[]).env("COLUMNS", "200"));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -107,8 +116,7 @@ fn the_answer_names_the_build_its_price_dates_and_why_it_won() {
 
 #[test]
 fn quiet_prints_the_answer_only() {
-    let out = plan(&["-q"]).env("COLUMNS", "80").assert().success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = stdout_text(plan(&["-q"]).env("COLUMNS", "80"));
     assert_eq!(text.lines().count(), 9, "{text}");
     assert!(text.starts_with("Fixture 8B in bf16"), "{text}");
     assert!(!text.contains('┌'), "{text}");
@@ -116,21 +124,21 @@ fn quiet_prints_the_answer_only() {
 
 #[test]
 fn without_a_fully_priced_fit_the_answer_says_so() {
-    let mut cmd = llmrig();
-    cmd.arg("--catalog-dir").arg(fixture()).args([
-        "plan",
-        "-m",
-        "fx-8b",
-        "--gpu",
-        "fx-d",
-        "--gpu",
-        "fx-c",
-        "--max-nodes",
-        "1",
-        "-q",
-    ]);
-    let out = cmd.env("COLUMNS", "100").assert().success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = stdout_text(&mut on_fixture(
+        &[
+            "plan",
+            "-m",
+            "fx-8b",
+            "--gpu",
+            "fx-d",
+            "--gpu",
+            "fx-c",
+            "--max-nodes",
+            "1",
+            "-q",
+        ],
+        "100",
+    ));
     assert!(
         text.contains("No recommendation: none of the 2 fits has every part priced."),
         "{text}"
@@ -143,22 +151,22 @@ fn without_a_fully_priced_fit_the_answer_says_so() {
 
 #[test]
 fn compare_puts_options_side_by_side_in_the_given_order() {
-    let mut cmd = llmrig();
-    cmd.arg("--catalog-dir").arg(fixture()).args([
-        "compare",
-        "-m",
-        "fx-8b",
-        "-o",
-        "1xfx-c",
-        "-o",
-        "1xfx-b",
-        "-o",
-        "1xfx-a",
-        "--max-nodes",
-        "1",
-    ]);
-    let out = cmd.env("COLUMNS", "80").assert().success();
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = stdout_text(&mut on_fixture(
+        &[
+            "compare",
+            "-m",
+            "fx-8b",
+            "-o",
+            "1xfx-c",
+            "-o",
+            "1xfx-b",
+            "-o",
+            "1xfx-a",
+            "--max-nodes",
+            "1",
+        ],
+        "80",
+    ));
     let header = text
         .lines()
         .find(|l| l.contains("1×fx-c"))
