@@ -4,6 +4,7 @@
 //!
 //! Each chart carries its numbers once ([`chart::Chart`]); its tables are made from the same
 //! values, so the terminal, Markdown, HTML and the pictures always agree.
+pub mod answer;
 pub mod card;
 pub mod chart;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod markdown;
 pub mod plan;
 pub mod plan_charts;
 mod raster;
+pub mod rig;
 pub mod run_charts;
 pub mod summary;
 pub mod table;
