@@ -55,6 +55,23 @@ impl Printer {
         eprintln!("{v}");
     }
 
+    /// Width to fit tables to: `COLUMNS` when set, else the terminal's width when stdout is
+    /// one, or when stdout is piped (`| less`, `| head`) from a terminal that stderr still
+    /// shows; else none, and tables print whole (one line per row, never wrapped).
+    pub fn width(&self) -> Option<usize> {
+        let from_env = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c >= 20);
+        from_env.or_else(|| {
+            let mut probe = comfy_table::Table::new();
+            if !std::io::stdout().is_terminal() {
+                probe.use_stderr();
+            }
+            probe.width().map(usize::from)
+        })
+    }
+
     /// Whether progress bars should be drawn (stderr is a terminal and not quiet).
     pub fn show_progress(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()

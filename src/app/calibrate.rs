@@ -84,7 +84,7 @@ fn status(r: &AnchorResult) -> &'static str {
 }
 
 /// The table, then what each anchor is and where it comes from, then the misses explained.
-fn to_text(results: &[AnchorResult]) -> String {
+fn to_text(results: &[AnchorResult], width: Option<usize>) -> String {
     let rows = results
         .iter()
         .map(|r| {
@@ -114,7 +114,7 @@ fn to_text(results: &[AnchorResult]) -> String {
         count("known"),
         count("FAIL")
     );
-    out.push_str(&table.to_terminal());
+    out.push_str(&table.to_terminal(width));
     // Each source once, numbered; each anchor says what it is and which source it cites.
     let mut sources: Vec<&str> = Vec::new();
     out.push_str("\nAnchors:\n");
@@ -168,7 +168,7 @@ pub fn run(ctx: &Context) -> anyhow::Result<ExitStatus> {
             failing_count: failing,
         })?;
     } else {
-        ctx.printer.out(&to_text(&results));
+        ctx.printer.out(&to_text(&results, ctx.printer.width()));
     }
     Ok(if failing > 0 {
         ExitStatus::Failure

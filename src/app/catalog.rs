@@ -2,13 +2,22 @@
 use super::{Context, ExitStatus};
 use crate::catalog::{preferred_price, Catalog, Entry, Table};
 use crate::cli::{CatalogCommand, ListArgs, ShowCommand};
-use crate::report::table::{fmt_int, fmt_num, new_table};
+use crate::report::card;
+use crate::report::table::{fmt_int, fmt_num, ColumnFit, Section, TextFit};
 use anyhow::Context as _;
 
 pub fn models(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    if let Some(ShowCommand::Show { id }) = args.show {
+    if let Some(ShowCommand::Show { id, toml }) = args.show {
         let m = cat.models.resolve(&id)?;
+        if !ctx.json && !toml {
+            ctx.printer.out(&card::model(
+                m,
+                cat.models.origin(&m.id),
+                ctx.printer.width(),
+            ));
+            return Ok(ExitStatus::Success);
+        }
         let counts = m.param_counts();
         let value = serde_json::json!({ "model": m, "computed_params": counts, "origin": cat.models.origin(&m.id) });
         return show(ctx, &value);
@@ -17,12 +26,10 @@ pub fn models(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
         ctx.printer.json(&cat.models.iter().collect::<Vec<_>>())?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&[
-        "id", "name", "params", "active", "layers", "hidden", "heads/kv", "context", "license",
-    ]);
+    let mut rows = Vec::new();
     for m in cat.models.iter() {
         let c = m.param_counts();
-        t.add_row(vec![
+        rows.push(vec![
             m.id.clone(),
             m.name.clone(),
             format!("{:.2} B", c.total as f64 / 1e9),
@@ -38,14 +45,45 @@ pub fn models(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
             m.license.clone(),
         ]);
     }
-    ctx.printer.out(&t.to_string());
+    let cut = ColumnFit::default().with(TextFit::Cut);
+    let t = Section::new(
+        "",
+        &[
+            "id", "name", "params", "active", "layers", "hidden", "heads/kv", "context", "license",
+        ],
+        rows,
+    )
+    .with_fit(vec![
+        ColumnFit::KEEP,
+        ColumnFit {
+            drop: Some(3),
+            ..cut
+        },
+        ColumnFit::KEEP,
+        ColumnFit::drop("active", 4),
+        ColumnFit::drop("layers", 2),
+        ColumnFit::drop("hidden", 1),
+        ColumnFit::KEEP,
+        ColumnFit::KEEP,
+        ColumnFit {
+            drop: Some(0),
+            ..cut
+        },
+    ]);
+    ctx.printer.out(&t.to_terminal(ctx.printer.width()));
     Ok(ExitStatus::Success)
 }
 
 pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
-    if let Some(ShowCommand::Show { id }) = args.show {
+    if let Some(ShowCommand::Show { id, toml }) = args.show {
         let g = cat.gpus.resolve(&id)?;
+        if !ctx.json && !toml {
+            let today = super::plan::today();
+            let text = card::gpu(g, cat.gpus.origin(&g.id), Some(&today), ctx.printer.width());
+            ctx.printer.out(&text);
+            return Ok(ExitStatus::Success);
+        }
         let value = serde_json::json!({ "gpu": g, "memory_bytes": g.memory_bytes(), "origin": cat.gpus.origin(&g.id) });
         return show(ctx, &value);
     }
@@ -53,22 +91,11 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
         ctx.printer.json(&cat.gpus.iter().collect::<Vec<_>>())?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&[
-        "id",
-        "memory",
-        "GB/s",
-        "bf16 TF",
-        "fp16 TF",
-        "fp8 TF",
-        "TDP W",
-        "form",
-        "price",
-        "price date",
-    ]);
+    let mut rows = Vec::new();
     for g in cat.gpus.iter() {
         let opt = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "-".into());
         let price = preferred_price(&g.prices);
-        t.add_row(vec![
+        rows.push(vec![
             g.id.clone(),
             if g.unified_memory {
                 let gpu_gib = g.memory_bytes() / (1u64 << 30) as f64;
@@ -89,7 +116,35 @@ pub fn gpus(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitStatus> {
             price.map(|p| p.date.clone()).unwrap_or_default(),
         ]);
     }
-    ctx.printer.out(&t.to_string());
+    let t = Section::new(
+        "",
+        &[
+            "id",
+            "memory",
+            "GB/s",
+            "bf16 TF",
+            "fp16 TF",
+            "fp8 TF",
+            "TDP W",
+            "form",
+            "price",
+            "price date",
+        ],
+        rows,
+    )
+    .with_fit(vec![
+        ColumnFit::KEEP,
+        ColumnFit::KEEP,
+        ColumnFit::KEEP,
+        ColumnFit::keep("bf16"),
+        ColumnFit::drop("fp16", 0),
+        ColumnFit::drop("fp8", 2),
+        ColumnFit::drop("W", 3),
+        ColumnFit::drop("form", 1),
+        ColumnFit::KEEP,
+        ColumnFit::drop("date", 4),
+    ]);
+    ctx.printer.out(&t.to_terminal(ctx.printer.width()));
     Ok(ExitStatus::Success)
 }
 
@@ -176,7 +231,7 @@ pub fn parts(
 ) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let kinds = part_kinds(&cat);
-    if let Some(ShowCommand::Show { id }) = show_cmd {
+    if let Some(ShowCommand::Show { id, .. }) = show_cmd {
         for (k, list, _) in &kinds {
             if let Some(entry) = list
                 .as_array()
@@ -211,13 +266,28 @@ pub fn parts(
         ctx.printer.json(&map)?;
         return Ok(ExitStatus::Success);
     }
-    let mut t = new_table(&["kind", "id", "name", "figure", "price", "price date"]);
-    for (_, _, rows) in selected {
-        for row in rows {
-            t.add_row(row.clone());
-        }
-    }
-    ctx.printer.out(&t.to_string());
+    let rows = selected
+        .iter()
+        .flat_map(|(_, _, rows)| rows.iter().cloned())
+        .collect();
+    let cut = ColumnFit::default().with(TextFit::Cut);
+    let t = Section::new(
+        "",
+        &["kind", "id", "name", "figure", "price", "price date"],
+        rows,
+    )
+    .with_fit(vec![
+        ColumnFit::KEEP,
+        ColumnFit::KEEP,
+        ColumnFit {
+            drop: Some(2),
+            ..cut
+        },
+        ColumnFit::drop("figure", 0),
+        ColumnFit::KEEP,
+        ColumnFit::drop("date", 1),
+    ]);
+    ctx.printer.out(&t.to_terminal(ctx.printer.width()));
     Ok(ExitStatus::Success)
 }
 
@@ -258,7 +328,7 @@ fn kinds_total(cat: &Catalog) -> usize {
     part_kinds(cat).iter().map(|(_, _, rows)| rows.len()).sum()
 }
 
-/// Shows one entry: JSON with `--json`, else TOML-like key = value lines.
+/// Shows one entry: JSON with `--json`, else TOML.
 fn show(ctx: &Context, value: &serde_json::Value) -> anyhow::Result<ExitStatus> {
     if ctx.json {
         ctx.printer.json(value)?;
@@ -266,5 +336,39 @@ fn show(ctx: &Context, value: &serde_json::Value) -> anyhow::Result<ExitStatus> 
         ctx.printer
             .out(&toml::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
     }
+    Ok(ExitStatus::Success)
+}
+
+/// Shell completions that also complete catalog ids: model ids after `--model` and
+/// `models show`, GPU ids after `--gpu` and `gpus show` (the embedded catalog with any overlay).
+pub fn completions(ctx: &Context, shell: clap_complete::Shell) -> anyhow::Result<ExitStatus> {
+    use clap::builder::{PossibleValue, PossibleValuesParser};
+    let cat = ctx.catalog()?;
+    // clap keeps possible values as `&'static str`; this runs once and exits.
+    let values = |ids: Vec<String>| {
+        PossibleValuesParser::new(
+            ids.into_iter()
+                .map(|id| PossibleValue::new(&*Box::leak(id.into_boxed_str()))),
+        )
+    };
+    let models = || values(cat.models.iter().map(|m| m.id.clone()).collect());
+    let gpus = || values(cat.gpus.iter().map(|g| g.id.clone()).collect());
+    let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command()
+        .mut_subcommand("plan", |c| {
+            c.mut_arg("model", |a| a.value_parser(models()))
+                .mut_arg("gpu", |a| a.value_parser(gpus()))
+        })
+        .mut_subcommand("compare", |c| {
+            c.mut_arg("model", |a| a.value_parser(models()))
+        })
+        .mut_subcommand("models", |c| {
+            c.mut_subcommand("show", |s| s.mut_arg("id", |a| a.value_parser(models())))
+        })
+        .mut_subcommand("gpus", |c| {
+            c.mut_subcommand("show", |s| s.mut_arg("id", |a| a.value_parser(gpus())))
+        });
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "llmrig", &mut buf);
+    ctx.printer.out(&String::from_utf8_lossy(&buf));
     Ok(ExitStatus::Success)
 }

@@ -171,13 +171,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Calibrate => calibrate::run(&ctx),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "llmrig", &mut buf);
-            ctx.printer.out(&String::from_utf8_lossy(&buf));
-            Ok(ExitStatus::Success)
-        }
+        Command::Completions { shell } => catalog::completions(&ctx, shell),
     };
     result.unwrap_or_else(|err| {
         let line = error_line(&err);

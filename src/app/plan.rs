@@ -3,7 +3,8 @@ use super::source::{self, Named};
 use super::{Context, ExitStatus};
 use crate::catalog::{Catalog, Gpu, Model};
 use crate::cli::{CompareArgs, PlanArgs, PlanFormat, PlanOptions};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, SortKey};
+use crate::report::plan::{self as text, View};
 use anyhow::Context as _;
 use std::borrow::Cow;
 
@@ -57,6 +58,7 @@ fn request(
     if opts.precision.is_none() {
         req.weights = plan::format::default_weights(model, req.workload);
     }
+    req.prices_as_of.get_or_insert_with(today);
     // Exact file bytes describe the file's own format; they replace the estimate only then.
     let native = opts
         .precision
@@ -68,7 +70,7 @@ fn request(
     Ok(req)
 }
 
-fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan) -> anyhow::Result<()> {
+fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan, all: bool) -> anyhow::Result<()> {
     // A bad --chart name fails before --out is written, so a failed command leaves no file.
     if let Some(path) = &opts.chart {
         crate::report::chart::chart_format_is_png(path)?;
@@ -89,12 +91,39 @@ fn emit(ctx: &Context, opts: &PlanOptions, plan: &Plan) -> anyhow::Result<()> {
     } else {
         opts.format.unwrap_or(PlanFormat::Table)
     };
+    let view = View {
+        width: ctx.printer.width(),
+        all,
+        explain: opts.explain,
+    };
     match format {
         PlanFormat::Json => ctx.printer.json(plan)?,
-        PlanFormat::Markdown => ctx.printer.out(&crate::report::plan::to_markdown(plan)),
-        PlanFormat::Table => ctx.printer.out(&crate::report::plan::to_text(plan)),
+        PlanFormat::Markdown => ctx.printer.out(&text::to_markdown(plan, &view)),
+        // `-q` keeps the answer and drops the tables.
+        PlanFormat::Table if ctx.printer.quiet => {
+            ctx.printer.out(&text::answer_text(plan, view.width))
+        }
+        PlanFormat::Table => ctx.printer.out(&text::to_text(plan, &view)),
     }
     Ok(())
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC), for price ages.
+pub(super) fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn status(plan: &Plan) -> ExitStatus {
@@ -117,8 +146,9 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
             .map(|g| cat.gpus.resolve(g))
             .collect::<Result<_, _>>()?
     };
-    let plan = plan::plan(&cat, &model, &req, &gpus);
-    emit(ctx, &args.options, &plan)?;
+    let plan =
+        plan::plan(&cat, &model, &req, &gpus).sorted(args.options.sort.unwrap_or(SortKey::Price));
+    emit(ctx, &args.options, &plan, args.all)?;
     let status = status(&plan);
     if status == ExitStatus::Failure {
         ctx.printer.note(&format!(
@@ -138,7 +168,10 @@ pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|(n, g)| Ok((*n, cat.gpus.resolve(g)?)))
         .collect::<anyhow::Result<_>>()?;
-    let plan = plan::compare(&cat, &model, &req, &options);
-    emit(ctx, &args.options, &plan)?;
+    let mut plan = plan::compare(&cat, &model, &req, &options);
+    if let Some(key) = args.options.sort {
+        plan = plan.sorted(key);
+    }
+    emit(ctx, &args.options, &plan, true)?;
     Ok(status(&plan))
 }

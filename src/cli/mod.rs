@@ -15,13 +15,19 @@ pub use report::ReportArgs;
 #[command(name = "llmrig", version, about, propagate_version = true)]
 pub struct Cli {
     /// Overlay catalog directory: its TOML entries replace embedded ones by id or add new ones.
-    #[arg(long, global = true, env = "LLMRIG_CATALOG_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "LLMRIG_CATALOG_DIR",
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub catalog_dir: Option<PathBuf>,
     /// Print JSON instead of tables.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
-    /// Hide notes and progress bars.
-    #[arg(long, short, global = true)]
+    /// Hide notes and progress bars; `plan` and `compare` print only the answer.
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -87,6 +93,9 @@ pub enum ShowCommand {
     Show {
         /// Id or alias.
         id: String,
+        /// Print the entry as TOML (a start for a `--catalog-dir` overlay) instead of a card.
+        #[arg(long)]
+        toml: bool,
     },
 }
 

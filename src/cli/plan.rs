@@ -2,7 +2,7 @@
 use crate::plan::constants::DEFAULT_OUTPUT_TOKENS;
 use crate::plan::{
     Attention, Engine, GpuLayers, KvFormat, LoraTrainable, OffloadTarget, PlanRequest, Recompute,
-    WeightFormat, Workload,
+    SortKey, WeightFormat, Workload,
 };
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ pub struct PlanOptions {
     /// Model id or alias from the catalog, a path to config.json, a model directory,
     /// a .safetensors or a .gguf file, or a Hugging Face repo: org/name, org/name@revision
     /// or org/name:file.gguf (hf: in front forces the Hub).
-    #[arg(long, short)]
+    #[arg(help_heading = "Model and workload", long, short)]
     pub model: String,
     /// Read a Hugging Face model from the cache of an earlier run only, with no network
     /// (also HF_HUB_OFFLINE=1).
@@ -48,19 +48,26 @@ pub struct PlanOptions {
     /// Weight format; `int4` is 4-bit weight-only at group size 128 (GPTQ/AWQ packing);
     /// `q*`/`iq*` are llama.cpp GGUF types. Default: the model's native format for inference
     /// (gpt-oss: mxfp4, DeepSeek: fp8-block, a GGUF file's own type), else bf16 (nf4-dq for qlora).
-    #[arg(long, short, value_enum)]
+    #[arg(help_heading = "Model and workload", long, short, value_enum)]
     pub precision: Option<WeightFormat>,
     /// What to do with the model.
-    #[arg(long, short, value_enum, default_value = "infer")]
+    #[arg(
+        help_heading = "Model and workload",
+        long,
+        short,
+        value_enum,
+        default_value = "infer"
+    )]
     pub workload: Workload,
     /// KV-cache element type (default bf16; fp32 with fp32 weights).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Model and workload", long, value_enum)]
     pub kv_precision: Option<KvFormat>,
     /// Context tokens per sequence (default: the model's maximum, at most 4096).
-    #[arg(long, short)]
+    #[arg(help_heading = "Model and workload", long, short)]
     pub context: Option<u64>,
     /// Sequences at once: concurrent requests when serving (training: micro-batch per GPU).
     #[arg(
+        help_heading = "Model and workload",
         long,
         short,
         default_value_t = 1,
@@ -103,10 +110,10 @@ pub struct PlanOptions {
     #[arg(long, value_name = "GB/S", help_heading = "Hardware")]
     pub host_bandwidth_gb_per_s: Option<f64>,
     /// Activation recomputation when training (default: selective; full for lora/qlora).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Model and workload", long, value_enum)]
     pub recompute: Option<Recompute>,
     /// ZeRO stage 0-3 when training (default: 3 for train and lora, 0 for qlora).
-    #[arg(long)]
+    #[arg(help_heading = "Model and workload", long)]
     pub zero: Option<u8>,
     /// Keep training states in host RAM: `optimizer` (the default when no value is given:
     /// Adam states, fp32 master weights and gradients, as ZeRO-Offload) or `params` (those and
@@ -115,7 +122,7 @@ pub struct PlanOptions {
           value_name = "WHAT", help_heading = "Model and workload")]
     pub offload: Option<OffloadTarget>,
     /// LoRA rank (1 up to the model's hidden size).
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    #[arg(help_heading = "Model and workload", long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub lora_rank: u64,
     /// Base-model parts LoRA also trains in full, with gradients and Adam states (PEFT
     /// modules_to_save), e.g. `embed,head`.
@@ -136,22 +143,30 @@ pub struct PlanOptions {
     )]
     pub attention: Attention,
     /// Gradient precision for Adam (fp32: 18 bytes/param, bf16: 16 bytes/param).
-    #[arg(long, value_enum, default_value = "fp32")]
+    #[arg(
+        help_heading = "Model and workload",
+        long,
+        value_enum,
+        default_value = "fp32"
+    )]
     pub grad_precision: GradPrecision,
     /// Tokens to train on, e.g. 3.5T, 300B, 1e9 (training time and GPU-hours).
-    #[arg(long, value_parser = parse_count)]
+    #[arg(help_heading = "Model and workload", long, value_parser = parse_count)]
     pub train_tokens: Option<f64>,
     /// Decode speed as a fraction of the bandwidth roofline.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub decode_efficiency: Option<f64>,
     /// Prefill speed as a fraction of dense peak.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub prefill_mfu: Option<f64>,
     /// Training model FLOPs utilisation.
-    #[arg(long)]
+    #[arg(help_heading = "Engine and speed", long)]
     pub mfu: Option<f64>,
+    /// Most nodes a layout may span.
+    #[arg(help_heading = "Hardware", long, default_value_t = 64)]
+    pub max_nodes: u32,
     /// Electricity price (default: the catalog's default tariff).
-    #[arg(long)]
+    #[arg(help_heading = "Cost", long)]
     pub usd_per_kwh: Option<f64>,
     /// Electricity tariff by id or region, e.g. us-ca (price and grid CO2; `llmrig parts
     /// electricity` lists them).
@@ -162,20 +177,27 @@ pub struct PlanOptions {
     #[arg(long, value_name = "G", help_heading = "Cost")]
     pub grid_gco2_per_kwh: Option<f64>,
     /// Fraction of time at full load, for running cost.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(help_heading = "Cost", long, default_value_t = 1.0)]
     pub utilization: f64,
-    /// Most nodes a layout may span.
-    #[arg(long, default_value_t = 64)]
-    pub max_nodes: u32,
     /// Output format (default table; `--json` is the same as `--format json`).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Output", long, value_enum)]
     pub format: Option<PlanFormat>,
     /// Also write the plan as JSON to FILE (for `llmrig report` and probe checks).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Also draw the plan's main chart to FILE (.svg or .png).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
+    /// Order of the options (default: price for plan, the order given for compare).
+    #[arg(help_heading = "Output", long, value_enum)]
+    pub sort: Option<SortKey>,
+    /// Also print the request details, ranking rule, layout rules and every assumption.
+    #[arg(help_heading = "Output", long)]
+    pub explain: bool,
+    /// Date that price ages are counted to, YYYY-MM-DD (default: today); prices older than
+    /// 18 months are flagged.
+    #[arg(help_heading = "Cost", long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -183,8 +205,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub options: PlanOptions,
     /// Only these GPUs (id or alias; repeatable). Default: every GPU in the catalog.
-    #[arg(long, short)]
+    #[arg(help_heading = "Hardware", long, short)]
     pub gpu: Vec<String>,
+    /// List every option, not only the top 10.
+    #[arg(help_heading = "Output", long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,7 +217,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub options: PlanOptions,
     /// A rig as COUNTxGPU, e.g. 4xv100-32gb (repeatable).
-    #[arg(long = "option", short = 'o', required = true, value_parser = parse_option)]
+    #[arg(help_heading = "Hardware", long = "option", short = 'o', required = true, value_parser = parse_option)]
     pub options_list: Vec<(u32, String)>,
 }
 
@@ -226,6 +251,20 @@ pub fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
         .parse()
         .map(GpuLayers::Count)
         .map_err(|_| format!("'{s}' is not a layer count or 'auto'"))
+}
+
+/// Checks a `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() == 3
+        && parts.iter().map(|p| p.len()).eq([4, 2, 2])
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && crate::plan::rank::price_age_months(s, s).is_some();
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not a date like 2026-04-30"))
+    }
 }
 
 /// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
@@ -302,6 +341,7 @@ impl PlanOptions {
         req.grid_gco2_per_kwh = self.grid_gco2_per_kwh;
         req.utilization = self.utilization;
         req.max_nodes = self.max_nodes;
+        req.prices_as_of = self.as_of.clone();
         req
     }
 }

@@ -105,6 +105,9 @@ constants! {
     GPU_IDLE_FRACTION: 0.15, "× TDP";
     /// Hours in an average month (8,760 h / 12).
     HOURS_PER_MONTH: 730.0, "h";
+    /// Age past which a price is flagged as old: street and used prices of GPUs move within
+    /// months (a used A100 tripled from 2024 to 2026; peers-2026.md §4 ask 9).
+    STALE_PRICE_MONTHS: 18.0, "months";
 }
 
 /// Looks up one constant for display.

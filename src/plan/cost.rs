@@ -21,16 +21,17 @@ pub struct CloudCost {
 /// Money and power for one option.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cost {
-    /// Priced parts for all nodes (a lower bound when the build is not fully priced).
-    pub purchase_usd: f64,
+    /// Purchase price, all nodes; only when the build is fully priced.
+    pub purchase_usd: Option<f64>,
     pub power_load_w: f64,
     pub power_idle_w: f64,
     pub usd_per_kwh: f64,
     pub electricity_usd_per_month: f64,
     pub cloud: Option<CloudCost>,
-    /// Months until buying beats renting (purchase ÷ (cloud − electricity) per month).
+    /// Months until buying beats renting (purchase ÷ (cloud − electricity) per month); only
+    /// from a complete purchase price.
     pub break_even_months: Option<f64>,
-    /// Purchase price per token/s of batched decode (inference).
+    /// Purchase price per token/s of batched decode (inference); only from a complete price.
     pub usd_per_token_per_s: Option<f64>,
 }
 
@@ -61,12 +62,14 @@ pub(super) fn cost(
             source: r.source.clone(),
             usd_per_month: r.usd_per_gpu_hour * gpus as f64 * c::HOURS_PER_MONTH * req.utilization,
         });
-    let break_even_months = cloud.as_ref().and_then(|cl| {
+    // Ratios come only from a complete price: a lower bound would make a build look cheap.
+    let purchase = build.total_usd.filter(|v| *v > 0.0);
+    let break_even_months = cloud.as_ref().zip(purchase).and_then(|(cl, usd)| {
         let saving = cl.usd_per_month - electricity_usd_per_month;
-        (saving > 0.0 && build.total_usd > 0.0).then(|| build.total_usd / saving)
+        (saving > 0.0).then(|| usd / saving)
     });
     Cost {
-        purchase_usd: build.total_usd,
+        purchase_usd: purchase,
         power_load_w,
         power_idle_w,
         usd_per_kwh,
@@ -74,8 +77,9 @@ pub(super) fn cost(
         cloud,
         break_even_months,
         usd_per_token_per_s: speed
-            .filter(|s| s.decode_batch_tokens_per_s > 0.0 && build.total_usd > 0.0)
-            .map(|s| build.total_usd / s.decode_batch_tokens_per_s),
+            .filter(|s| s.decode_batch_tokens_per_s > 0.0)
+            .zip(purchase)
+            .map(|(s, usd)| usd / s.decode_batch_tokens_per_s),
     }
 }
 

@@ -27,11 +27,19 @@ pub struct MemoryBreakdown {
     /// What the engine lets the plan use of the GPU (vLLM's gpu_memory_utilization, llama.cpp's
     /// --fit margin, PyTorch's USABLE_VRAM_FRACTION, …).
     pub usable_bytes: f64,
-    /// usable − total; negative when it does not fit.
+    /// usable − total; negative when it does not fit (JSON writes 0 then: see `shortfall_bytes`).
+    #[serde(serialize_with = "non_negative")]
     pub headroom_bytes: f64,
     /// Host RAM for offloaded training states on this GPU's node (per node, not per GPU;
     /// not part of `total_bytes`).
     pub offload_host_bytes_per_node: f64,
+    /// total − usable when it does not fit, else 0.
+    pub shortfall_bytes: f64,
+}
+
+/// Serialized byte counts are never negative.
+fn non_negative<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if *v > 0.0 { *v } else { 0.0 })
 }
 
 impl MemoryBreakdown {
@@ -48,6 +56,7 @@ impl MemoryBreakdown {
             + self.optimizer_bytes
             + self.overhead_bytes;
         self.headroom_bytes = self.usable_bytes - self.total_bytes;
+        self.shortfall_bytes = (-self.headroom_bytes).max(0.0);
     }
 }
 

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod memory;
 pub mod offload;
 pub mod parts;
+pub mod rank;
 mod request;
 pub mod speed;
 mod training;
@@ -26,6 +27,7 @@ pub use layout::Layout;
 pub use memory::{MemoryBreakdown, ModelMemory};
 pub use offload::Offload;
 pub use parts::{NodeBuild, PartLine};
+pub use rank::SortKey;
 pub use request::{
     check, Attention, Efficiencies, GpuLayers, LoraTrainable, OffloadTarget, PlanError,
     PlanRequest, Recompute, Workload,
@@ -37,7 +39,7 @@ use constants::Assumption;
 use serde::Serialize;
 
 /// Version of the plan JSON; bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The model a plan is for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,13 +57,26 @@ pub struct Build {
     pub nodes: u32,
     /// One node's parts (every node is the same).
     pub node: NodeBuild,
-    /// Priced total for all nodes.
-    pub total_usd: f64,
-    /// Whether every line has a price; otherwise `total_usd` is a lower bound.
+    /// Price of the whole build, all nodes; present only when every line is priced.
+    pub total_usd: Option<f64>,
+    /// When some line has no price: the priced lines' sum, all nodes (the build costs more).
+    pub lower_bound_usd: Option<f64>,
+    /// Whether every line has a price (then `total_usd` is set).
     pub fully_priced: bool,
     /// Oldest and newest price date in the list.
     pub oldest_price_date: Option<String>,
     pub newest_price_date: Option<String>,
+    /// Lines whose price is older than `STALE_PRICE_MONTHS` at the request's `prices_as_of`.
+    pub stale_prices: Vec<String>,
+}
+
+impl Build {
+    /// The complete price, or else the lower bound, with whether it is complete.
+    pub fn price(&self) -> Option<(f64, bool)> {
+        self.total_usd
+            .map(|v| (v, true))
+            .or(self.lower_bound_usd.map(|v| (v, false)))
+    }
 }
 
 /// One GPU type (or one explicit `N × GPU` option) evaluated for the request.
@@ -134,10 +149,18 @@ pub struct Plan {
     pub engine: Engine,
     pub weight_format: FormatInfo,
     pub model_memory: ModelMemory,
+    /// Options in the order of `sort`.
     pub options: Vec<GpuOption>,
-    /// Index into `options` of the cheapest fitting one whose GPU cost is known and whose parts
-    /// hold the GPUs as listed (options with unpriced GPUs or needing workarounds come later).
+    /// What the options are sorted by, and that objective in words.
+    pub sort: SortKey,
+    pub objective: &'static str,
+    /// Index into `options` of the recommendation: the cheapest fit whose every part is priced
+    /// (see [`rank::recommendable`]); absent when no fit is fully priced.
     pub recommended: Option<usize>,
+    /// The next cheapest fully priced fit.
+    pub runner_up: Option<usize>,
+    /// The fit with the highest decode tokens/s (training: fewest days), priced or not.
+    pub fastest: Option<usize>,
     /// Electricity price used, USD per kWh, and where it comes from.
     pub usd_per_kwh: f64,
     pub electricity_source: String,
@@ -314,17 +337,36 @@ fn evaluate(
             nic_per_gpu: req.is_training(),
         },
     );
+    let mut node = node;
+    if let Some(as_of) = &req.prices_as_of {
+        for l in &mut node.lines {
+            l.price_age_months = l
+                .unit_price
+                .as_ref()
+                .and_then(|p| rank::price_age_months(&p.date, as_of));
+        }
+    }
     let dates: Vec<&str> = node
         .lines
         .iter()
         .filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str()))
         .collect();
+    let nodes = f64::from(layout.nodes);
+    let fully_priced = node.unpriced.is_empty() && node.priced_total_usd.is_some();
+    let all_nodes = node.priced_total_usd.map(|v| v * nodes);
     let build = Build {
         nodes: layout.nodes,
-        total_usd: node.priced_total_usd * layout.nodes as f64,
-        fully_priced: node.unpriced.is_empty(),
+        total_usd: all_nodes.filter(|_| fully_priced),
+        lower_bound_usd: all_nodes.filter(|_| !fully_priced),
+        fully_priced,
         oldest_price_date: dates.iter().min().map(|d| d.to_string()),
         newest_price_date: dates.iter().max().map(|d| d.to_string()),
+        stale_prices: node
+            .lines
+            .iter()
+            .filter(|l| l.price_age_months.is_some_and(rank::is_stale))
+            .map(|l| l.name.clone())
+            .collect(),
         node,
     };
     option.warnings.extend(build.node.warnings.iter().cloned());
@@ -445,25 +487,13 @@ fn finish(
     req: &PlanRequest,
     options: Vec<GpuOption>,
 ) -> Plan {
-    let recommended = options
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.fits)
-        .min_by(|(_, a), (_, b)| {
-            // Builds whose GPU cost is unknown cannot be called cheap: they rank last.
-            // So do builds that need risers, an open frame or other cards than listed.
-            let key = |o: &GpuOption| match &o.build {
-                Some(b) if b.node.gpu_cost_known && b.node.builds_as_listed => (0, b.total_usd),
-                Some(b) if b.node.gpu_cost_known => (1, b.total_usd),
-                Some(b) => (2, b.total_usd),
-                None => (3, f64::INFINITY),
-            };
-            let (ka, kb) = (key(a), key(b));
-            ka.0.cmp(&kb.0)
-                .then(ka.1.total_cmp(&kb.1))
-                .then(a.gpus.cmp(&b.gpus))
-        })
-        .map(|(i, _)| i);
+    let mut options = options;
+    let sort = if kind == "comparison" {
+        SortKey::Given
+    } else {
+        SortKey::Price
+    };
+    rank::sort(&mut options, sort);
     let tariff = electricity(cat, req);
     Plan {
         kind,
@@ -474,7 +504,11 @@ fn finish(
         engine: req.engine(),
         weight_format: FormatInfo::for_plan(model, req.weights, req.exact_weight_bytes),
         model_memory: memory::model_memory(model, req),
-        recommended,
+        recommended: None,
+        runner_up: None,
+        fastest: None,
+        sort,
+        objective: sort.objective(),
         usd_per_kwh: tariff.usd_per_kwh,
         electricity_source: tariff.source,
         grid_gco2_per_kwh: tariff.grid_gco2_per_kwh,
@@ -483,6 +517,29 @@ fn finish(
         options,
         rules: RULES.to_vec(),
         warnings: request::warnings(model, req),
+    }
+    .ranked()
+}
+
+impl Plan {
+    /// The plan with its options sorted by `key` (`compare` keeps the given order by default).
+    pub fn sorted(mut self, key: SortKey) -> Plan {
+        rank::sort(&mut self.options, key);
+        self.sort = key;
+        self.objective = key.objective();
+        self.ranked()
+    }
+
+    /// Sets the recommendation, runner-up and fastest fit for the current order.
+    fn ranked(mut self) -> Plan {
+        (self.recommended, self.runner_up) = rank::recommend(&self.options);
+        self.fastest = rank::fastest(&self.options);
+        self
+    }
+
+    /// The recommended option.
+    pub fn recommendation(&self) -> Option<&GpuOption> {
+        self.recommended.and_then(|i| self.options.get(i))
     }
 }
 

@@ -19,6 +19,8 @@ pub struct PartLine {
     pub unit_price: Option<Price>,
     /// quantity × unit price.
     pub total_usd: Option<f64>,
+    /// Whole months from the price's date to the plan's `prices_as_of` date.
+    pub price_age_months: Option<u32>,
     /// Why this part, or what to watch for.
     pub note: Option<String>,
 }
@@ -41,8 +43,8 @@ pub struct NodeBuild {
     pub gpu_cost_known: bool,
     /// Whether the parts hold the GPUs as listed, without risers, an open frame or other cards.
     pub builds_as_listed: bool,
-    /// Sum of priced lines for one node.
-    pub priced_total_usd: f64,
+    /// Sum of the priced lines for one node; absent when no line has a price.
+    pub priced_total_usd: Option<f64>,
     /// Lines without a known price.
     pub unpriced: Vec<String>,
     /// Steady DC load of the node at full GPU load.
@@ -103,6 +105,7 @@ fn line(
         quantity,
         unit_price: price.cloned(),
         total_usd: price.map(|p| p.usd * quantity as f64),
+        price_age_months: None,
         note,
     }
 }
@@ -115,6 +118,7 @@ fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartL
         quantity,
         unit_price: None,
         total_usd: None,
+        price_age_months: None,
         note: Some(note.to_owned()),
     }
 }
@@ -172,17 +176,42 @@ fn choose_platform<'a>(
                 PlatformKind::BaseboardServer | PlatformKind::System => false,
             }
     };
-    let spacing_ok = |p: &Platform| n <= 1 || p.gpu_slot_spacing.is_some_and(|s| s >= width);
-    let holding: Vec<_> = all.iter().copied().filter(|(p, _)| holds(p)).collect();
-    let fitting: Vec<_> = holding
+    // Spacing decides whether the cards sit side by side: known and wide enough, unknown (a
+    // warning, not a rejection: the catalog lacks the figure), or known too narrow (risers).
+    #[derive(PartialEq, Clone, Copy)]
+    enum Spacing {
+        Fits,
+        Unknown,
+        TooNarrow,
+    }
+    let spacing = |p: &Platform| match p.gpu_slot_spacing {
+        _ if n <= 1 => Spacing::Fits,
+        Some(s) if s >= width => Spacing::Fits,
+        Some(_) => Spacing::TooNarrow,
+        None => Spacing::Unknown,
+    };
+    // A platform that holds the cards beats one that needs risers; then a priced one beats an
+    // unpriced one (so builds become fully priced); then a known spacing; then the price.
+    let pick = all
         .iter()
         .copied()
-        .filter(|(p, _)| spacing_ok(p))
-        .collect();
-    if let Some((p, price, _)) = cheapest(fitting, |_| 1) {
-        return Some((p, price, true));
-    }
-    let Some((p, price, _)) = cheapest(holding, |_| 1) else {
+        .filter(|(p, _)| holds(p))
+        .min_by(|a, b| {
+            let key = |(p, price): &(&Platform, Option<&Price>)| {
+                let s = spacing(p);
+                (
+                    s == Spacing::TooNarrow,
+                    price.is_none(),
+                    s == Spacing::Unknown,
+                    price.map_or(f64::INFINITY, |x| x.usd),
+                )
+            };
+            let (ka, kb) = (key(a), key(b));
+            (ka.0, ka.1, ka.2)
+                .cmp(&(kb.0, kb.1, kb.2))
+                .then(ka.3.total_cmp(&kb.3))
+        });
+    let Some((p, price)) = pick else {
         let need = if passive {
             "a GPU server chassis (passively cooled cards)"
         } else {
@@ -194,12 +223,28 @@ fn choose_platform<'a>(
         ));
         return None;
     };
-    warnings.push(format!(
-        "{n} × {width}-slot cards on '{}' ({}-slot spacing) do not fit side by side: use PCIe risers and an open frame, blower-style or water-cooled cards",
-        p.name,
-        p.gpu_slot_spacing.map(|s| s.to_string()).unwrap_or_else(|| "unknown".into())
-    ));
-    Some((p, price, false))
+    match (spacing(p), p.gpu_slot_spacing) {
+        (Spacing::Fits, _) => Some((p, price, true)),
+        // A GPU server is built for dual-slot cards; only wider ones need checking there.
+        (Spacing::Unknown, _) if p.kind == PlatformKind::PcieServer && width <= 2 => {
+            Some((p, price, true))
+        }
+        (Spacing::Unknown, _) => {
+            warnings.push(format!(
+                "the catalog does not give the slot spacing of '{}': check that {n} × {width}-slot cards fit side by side (else use PCIe risers)",
+                p.name
+            ));
+            Some((p, price, true))
+        }
+        (Spacing::TooNarrow, spacing) => {
+            warnings.push(format!(
+                "{n} × {width}-slot cards on '{}' ({}-slot spacing) do not fit side by side: use PCIe risers and an open frame, blower-style or water-cooled cards",
+                p.name,
+                spacing.unwrap_or_default()
+            ));
+            Some((p, price, false))
+        }
+    }
 }
 
 /// What to build for one node of `n` GPUs.
@@ -302,7 +347,16 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                         "not in the catalog: see the baseboard's notes for servers that take it",
                     ));
                 }
-                cpu_tdp = add_host_parts(cat, p, input, &mut lines, &mut warnings);
+                cpu_tdp = add_host_parts(cat, p, input, platform_fits, &mut lines, &mut warnings);
+            }
+            if !platform_fits {
+                // The cards need parts the catalog does not price: the total is a lower bound.
+                lines.push(missing(
+                    "riser",
+                    format!("PCIe risers for {n} GPUs and an open frame"),
+                    1,
+                    "the cards do not fit side by side on this platform",
+                ));
             }
         }
     }
@@ -346,11 +400,17 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         }
     } else if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
+        // A priced adapter keeps the build priced; among those, the fastest.
         let ib = cat
             .network
             .iter()
             .filter(|x| x.kind == "infiniband")
-            .max_by(|a, b| a.gbit_per_s.total_cmp(&b.gbit_per_s));
+            .min_by(|a, b| {
+                let key = |x: &crate::catalog::Network| preferred_price(&x.prices).is_none();
+                key(a)
+                    .cmp(&key(b))
+                    .then(b.gbit_per_s.total_cmp(&a.gbit_per_s))
+            });
         match ib {
             Some(nic) => lines.push(line(
                 "network",
@@ -358,7 +418,7 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                 &nic.name,
                 nics,
                 preferred_price(&nic.prices),
-                Some("plus an InfiniBand switch and cables (not priced)".into()),
+                None,
             )),
             None => lines.push(missing(
                 "network",
@@ -367,6 +427,12 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                 "no InfiniBand adapter in the catalog",
             )),
         }
+        lines.push(missing(
+            "network",
+            "InfiniBand switch ports and cables".into(),
+            1,
+            "not in the catalog: price them for your cluster",
+        ));
     }
 
     let circuits = cat
@@ -386,7 +452,11 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         .and_then(|l| l.id.as_deref())
         .and_then(|id| cat.storage.get(id));
     let load_time_s = storage.map(|s| input.node_weight_bytes / (s.read_gb_per_s * 1e9));
-    let priced_total_usd = lines.iter().filter_map(|l| l.total_usd).sum();
+    // Folded from +0.0: an empty f64 sum is -0.0.
+    let priced: Vec<f64> = lines.iter().filter_map(|l| l.total_usd).collect();
+    // Rounded to cents: sums of prices like $299.99 should not read $3,857.8599999.
+    let priced_total_usd = (!priced.is_empty())
+        .then(|| (priced.iter().fold(0.0, |a, b| a + b) * 100.0).round() / 100.0);
     let unpriced = lines
         .iter()
         .filter(|l| {
@@ -424,6 +494,7 @@ fn add_host_parts(
     cat: &Catalog,
     p: &Platform,
     input: &NodeInputs,
+    side_by_side: bool,
     lines: &mut Vec<PartLine>,
     warnings: &mut Vec<String>,
 ) -> f64 {
@@ -528,7 +599,11 @@ fn add_host_parts(
         )),
     }
 
-    if p.kind == PlatformKind::WorkstationBoard {
+    if p.kind != PlatformKind::WorkstationBoard {
+        return cpu_tdp;
+    }
+    // Cards on risers go in an open frame (its own line), not a case.
+    if side_by_side {
         let width = input.gpu.slot_width.unwrap_or(2) as u32;
         let slots = slots_spanned(n, p.gpu_slot_spacing.unwrap_or(width), width) + 1;
         let length = input.gpu.length_mm.unwrap_or(0.0);
@@ -554,21 +629,21 @@ fn add_host_parts(
                 ));
             }
         }
-        let coolers = priced(
-            cat.coolers
-                .iter()
-                .filter(|x| x.sockets.contains(&p.socket))
-                .map(|x| (x, x.prices.as_slice())),
-        );
-        match cheapest(coolers, |_| 1) {
-            Some((x, price, _)) => lines.push(line("cooler", &x.id, &x.name, 1, price, None)),
-            None => lines.push(missing(
-                "cooler",
-                format!("{} CPU cooler", p.socket),
-                1,
-                "no cooler for this socket in the catalog",
-            )),
-        }
+    }
+    let coolers = priced(
+        cat.coolers
+            .iter()
+            .filter(|x| x.sockets.contains(&p.socket))
+            .map(|x| (x, x.prices.as_slice())),
+    );
+    match cheapest(coolers, |_| 1) {
+        Some((x, price, _)) => lines.push(line("cooler", &x.id, &x.name, 1, price, None)),
+        None => lines.push(missing(
+            "cooler",
+            format!("{} CPU cooler", p.socket),
+            1,
+            "no cooler for this socket in the catalog",
+        )),
     }
     cpu_tdp
 }
@@ -602,7 +677,12 @@ fn add_psus(
         .filter(|(x, _)| x.watts >= need)
         .collect();
     let pick = cheapest(single, |_| 1).or_else(|| {
-        let largest = all.iter().copied().max_by(|a, b| a.0.watts.total_cmp(&b.0.watts))?;
+        // The largest priced unit, so the set stays priced; unpriced ones only if none is.
+        let largest = all.iter().copied().max_by(|a, b| {
+            (a.1.is_some())
+                .cmp(&b.1.is_some())
+                .then(a.0.watts.total_cmp(&b.0.watts))
+        })?;
         let q = units(need, largest.0.watts);
         warnings.push(format!("{need:.0} W of PSU capacity needs {q} power supplies: join them with an add2psu board or use a server chassis"));
         Some((largest.0, largest.1, q))

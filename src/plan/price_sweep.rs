@@ -1,4 +1,5 @@
-//! Every build the planner can recommend over the embedded catalog is priced: each part line of
+//! Every build the planner can recommend over the embedded catalog is priced, and the one it
+//! recommends is the cheapest fully priced fit: each part line of
 //! each fitting option, for every model × weight format (inference) and the training workloads,
 //! carries a positive, finite, dated and sourced price. The parts no dated price was found for
 //! are named below with the reason; everything else is strict.
@@ -28,6 +29,11 @@ const UNPRICED: &[(&str, &str, &str)] = &[
         "platform",
         "nvidia-dgx-h200",
         "no dated price for a system that ships 8x H200 was found",
+    ),
+    (
+        "platform",
+        "msi-creator-trx40",
+        "no dated price was found (PCPartPicker's scrape lists the board without one)",
     ),
     (
         "platform",
@@ -142,6 +148,12 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
         "network" if line.name.starts_with("link between the machines") => {
             Some("no catalog cable or switch names these machines")
         }
+        // Several nodes need a switch and cables; the catalog has adapters only.
+        "network" if line.name.starts_with("InfiniBand switch") => {
+            Some("no InfiniBand switch with a dated price in the catalog")
+        }
+        // Cards that do not fit side by side on the board.
+        "riser" => Some("no PCIe risers or open frame with a dated price in the catalog"),
         // More cards than any catalog case holds (a seven-GPU workstation): an open frame.
         "case" if line.name.starts_with("open frame") => {
             Some("no open-frame rig with a dated price in the catalog")
@@ -173,8 +185,36 @@ fn every_recommendable_build_is_priced_with_date_and_source() {
     let mut errors = Vec::new();
     let mut excused: BTreeMap<String, usize> = BTreeMap::new();
     let mut lines_checked = 0usize;
+    let mut recommended = 0usize;
     for (m, r) in &requests {
         let p = plan(c, m, r, &gpus);
+        // The recommendation is the cheapest fully priced fit, and there is one whenever such
+        // a fit exists.
+        let cheapest = p
+            .options
+            .iter()
+            .filter(|o| rank::recommendable(o))
+            .filter_map(|o| o.build.as_ref()?.total_usd)
+            .min_by(f64::total_cmp);
+        match (p.recommendation(), cheapest) {
+            (Some(o), Some(low)) => {
+                recommended += 1;
+                let b = o.build.as_ref().expect("a recommendation has a build");
+                if !b.fully_priced || b.total_usd != Some(low) {
+                    errors.push(format!(
+                        "{} {:?}: recommends {}x{} at {:?}, the cheapest fully priced fit is {low}",
+                        m.id, r.weights, o.gpus, o.gpu_id, b.total_usd
+                    ));
+                }
+            }
+            (None, None) => {}
+            (rec, low) => errors.push(format!(
+                "{} {:?}: recommendation {:?} but cheapest fully priced fit {low:?}",
+                m.id,
+                r.weights,
+                rec.map(|o| &o.gpu_id)
+            )),
+        }
         for o in p.options.iter().filter(|o| o.fits) {
             let Some(build) = &o.build else {
                 errors.push(format!(
@@ -190,10 +230,11 @@ fn every_recommendable_build_is_priced_with_date_and_source() {
                     m.id, r.weights, o.gpus, o.gpu_id, l.kind, l.name
                 )
             };
-            if !(build.total_usd.is_finite() && build.total_usd >= 0.0) {
+            let total = build.total_usd.or(build.lower_bound_usd);
+            if !total.is_none_or(|t| t.is_finite() && t >= 0.0) {
                 errors.push(format!(
-                    "{} {:?} {}: total {}",
-                    m.id, r.weights, o.gpu_id, build.total_usd
+                    "{} {:?} {}: total {total:?}",
+                    m.id, r.weights, o.gpu_id
                 ));
             }
             for l in &build.node.lines {
@@ -233,6 +274,10 @@ fn every_recommendable_build_is_priced_with_date_and_source() {
     assert!(
         lines_checked > 10_000,
         "the sweep checked only {lines_checked} lines"
+    );
+    assert!(
+        recommended > 100,
+        "the sweep recommended only {recommended} builds"
     );
     errors.sort();
     errors.dedup();

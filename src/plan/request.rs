@@ -172,6 +172,9 @@ pub struct PlanRequest {
     /// triad); from the build's CPU and RAM when absent.
     #[serde(default)]
     pub host_bandwidth_gb_per_s: Option<f64>,
+    /// Date (`YYYY-MM-DD`) that price ages are counted to; no ages when absent.
+    #[serde(default)]
+    pub prices_as_of: Option<String>,
 }
 
 impl PlanRequest {
@@ -215,6 +218,7 @@ impl PlanRequest {
             gpu_layers: None,
             cpu_moe: false,
             host_bandwidth_gb_per_s: None,
+            prices_as_of: None,
         }
     }
 

@@ -203,7 +203,7 @@ fn int4_falcon_plan_has_priced_parts_power_and_circuits() {
     let p = plan(cat(), m, &r, &gpus);
     let best = &p.options[p.recommended.expect("something fits")];
     let build = best.build.as_ref().unwrap();
-    assert!(build.total_usd > 0.0);
+    assert!(build.fully_priced && build.total_usd.is_some_and(|v| v > 0.0));
     assert!(build.newest_price_date.is_some());
     assert!(!build.node.circuits.is_empty());
     assert!(build.node.wall_load_w > build.node.dc_load_w * 0.99);

@@ -174,7 +174,37 @@ fn cell(v: Option<f64>, money: bool) -> String {
     v.map(|v| fmt_value(v, money)).unwrap_or_else(|| "-".into())
 }
 
+/// Money axes spanning more than this ratio (largest ÷ smallest value) switch to a log scale,
+/// so a $150 lower bound and a $300,000 system both stay readable.
+pub const LOG_SPAN: f64 = 100.0;
+
 impl Bars {
+    /// Whether the value axis is logarithmic: money values, all positive, spanning more than
+    /// [`LOG_SPAN`], with at most one value per stacked bar (a log axis cannot stack).
+    pub fn log_scale(&self) -> bool {
+        if !self.money {
+            return false;
+        }
+        let per_bar = |i: usize| {
+            self.series
+                .iter()
+                .filter(|s| s.values.get(i).copied().flatten().is_some())
+                .count()
+        };
+        if self.stacked && (0..self.categories.len()).any(|i| per_bar(i) > 1) {
+            return false;
+        }
+        let values: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied())
+            .collect();
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(l, h), v| (l.min(*v), h.max(*v)));
+        values.iter().all(|v| *v > 0.0 && v.is_finite()) && lo.is_finite() && hi / lo > LOG_SPAN
+    }
+
     /// The reference value of one bar (`bar` = series index, or 0 for a stack).
     pub fn reference_at(&self, category: usize, bar: usize) -> Option<f64> {
         self.reference

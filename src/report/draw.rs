@@ -472,9 +472,35 @@ fn draw_bars<DB: DrawingBackend>(
         }
     }
     let max = if max > 0.0 { max } else { 1.0 };
-    // Room to the right of the longest bar for its value label (finite even near f64::MAX).
-    let upper = (max * 1.2).min(f64::MAX);
-    let ticks: Vec<f64> = nice_ticks(0.0, upper * 0.97, 6);
+    // A log axis maps each value to its log10; bars then start at the axis' left end.
+    let log = b.log_scale();
+    let min_positive = b
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten().copied())
+        .filter(|v| *v > 0.0)
+        .fold(max, f64::min);
+    let fx = move |v: f64| {
+        if log {
+            v.max(f64::MIN_POSITIVE).log10()
+        } else {
+            v
+        }
+    };
+    let (lower, upper, ticks) = if log {
+        let lo = min_positive.log10().floor();
+        // Room to the right of the longest bar for its value label.
+        let hi = max.log10() + 0.35 * (max.log10() - lo).max(1.0);
+        (
+            lo,
+            hi,
+            (lo as i64..=hi.floor() as i64).map(|e| e as f64).collect(),
+        )
+    } else {
+        // Finite even near f64::MAX.
+        let upper = (max * 1.2).min(f64::MAX);
+        (0.0, upper, nice_ticks(0.0, upper * 0.97, 6))
+    };
     let centers: Vec<f64> = (0..n).map(|i| n as f64 - i as f64 - 0.5).collect();
     let mut cc = ChartBuilder::on(&body)
         .margin_left(10)
@@ -483,7 +509,7 @@ fn draw_bars<DB: DrawingBackend>(
         .x_label_area_size(AXIS_H - 8)
         .y_label_area_size(label_w)
         .build_cartesian_2d(
-            Axis::new(0.0, upper, ticks),
+            Axis::new(lower, upper, ticks),
             Axis::new(0.0, n as f64, centers),
         )?;
     let category = |y: &f64| {
@@ -493,10 +519,15 @@ fn draw_bars<DB: DrawingBackend>(
             .unwrap_or_default()
     };
     let money = b.money;
-    let value_fmt = move |v: &f64| fmt_value(*v, money);
+    let value_fmt = move |v: &f64| fmt_value(if log { 10f64.powf(*v) } else { *v }, money);
+    let axis = if log {
+        format!("{} (log scale)", b.axis)
+    } else {
+        b.axis.clone()
+    };
     cc.configure_mesh()
         .disable_y_mesh()
-        .x_desc(b.axis.as_str())
+        .x_desc(axis.as_str())
         .x_label_formatter(&value_fmt)
         .y_label_formatter(&category)
         .label_style((FAMILY, LABEL_PT))
@@ -507,7 +538,7 @@ fn draw_bars<DB: DrawingBackend>(
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
     let band = 0.8 / per;
-    let per_px = upper / f64::from(cc.plotting_area().dim_in_pixel().0.max(1));
+    let per_px = (upper - lower) / f64::from(cc.plotting_area().dim_in_pixel().0.max(1));
     for i in 0..n {
         let top = n as f64 - i as f64 - 0.1;
         let mut acc = 0.0;
@@ -521,8 +552,9 @@ fn draw_bars<DB: DrawingBackend>(
             let (y1, y0) = (top - slot * band, top - (slot + 1.0) * band + 0.03);
             let (x0, x1) = if b.stacked { (acc, acc + v) } else { (0.0, v) };
             acc = x1;
+            let x0 = if log { lower } else { x0 };
             cc.draw_series(std::iter::once(Rectangle::new(
-                [(x0, y0), (x1, y1)],
+                [(x0, y0), (fx(x1), y1)],
                 color(j).filled(),
             )))?;
             if !b.stacked {
@@ -537,16 +569,16 @@ fn draw_bars<DB: DrawingBackend>(
             if let Some(r) = reference {
                 let pad = (y1 - y0) * 0.15;
                 cc.draw_series(std::iter::once(PathElement::new(
-                    vec![(r, y0 - pad), (r, y1 + pad)],
+                    vec![(fx(r), y0 - pad), (fx(r), y1 + pad)],
                     BLACK.stroke_width(3),
                 )))?;
             }
             // The label follows the bar, or the tick when the tick would cross the label.
             let text = fmt_value(v, b.money);
             let label_span = f64::from(text_width(&text, 13) + 10) * per_px;
-            let x = match reference {
-                Some(r) if r > v && r < v + label_span => r,
-                _ => v,
+            let x = match reference.map(fx) {
+                Some(r) if r > fx(v) && r < fx(v) + label_span => r,
+                _ => fx(v),
             };
             cc.draw_series(std::iter::once(
                 EmptyElement::at((x, (y0 + y1) / 2.0))

@@ -5,12 +5,18 @@ use std::collections::HashMap;
 
 use super::draw::FONT;
 
-const STYLE: &str = "body{font-family:'Report Sans',sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
-svg{max-width:100%;height:auto}svg text{font-family:'Report Sans',sans-serif}\
+// Narrow screens (390 px phones): tables and charts scroll sideways inside their own box
+// instead of widening the page, and a chart never shrinks below 800 px, so its smallest
+// (12 px) labels stay at least 8 px tall.
+const STYLE: &str = "body{font-family:'Report Sans',sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}\
+.chart svg{display:block;width:100%;min-width:800px;height:auto}svg text{font-family:'Report Sans',sans-serif}\
+.chart,.scroll{overflow-x:auto;max-width:100%}\
 figure{margin:1.5em 0}figcaption{font-size:90%;color:#555}\
+#summary{background:#f6f8fa;border:1px solid #ddd;padding:0.2em 1em;margin:1em 0}#summary li{margin:0.3em 0}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:90%}\
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}\
-caption{text-align:left;font-weight:bold;padding:4px 0}";
+caption{text-align:left;font-weight:bold;padding:4px 0}\
+@media (max-width:600px){body{margin:1em auto;padding:0 0.6em}table{font-size:80%}}";
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -51,7 +57,10 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 fn table(s: &super::table::Section) -> String {
-    let mut out = format!("<table>\n<caption>{}</caption>\n<tr>", escape(&s.title));
+    let mut out = format!(
+        "<div class=\"scroll\">\n<table>\n<caption>{}</caption>\n<tr>",
+        escape(&s.title)
+    );
     for h in &s.header {
         out.push_str(&format!("<th>{}</th>", escape(h)));
     }
@@ -63,7 +72,7 @@ fn table(s: &super::table::Section) -> String {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</table>\n");
+    out.push_str("</table>\n</div>\n");
     out
 }
 
@@ -91,12 +100,19 @@ pub fn render(report: &Report, svgs: &HashMap<String, String>) -> String {
                 out.push_str(&format!("<h{level}>{}</h{level}>\n", escape(h)))
             }
             Block::Text(t) => out.push_str(&format!("<p>{}</p>\n", escape(t))),
+            Block::Summary(lines) => {
+                out.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<ul>\n");
+                for l in lines {
+                    out.push_str(&format!("<li>{}</li>\n", escape(l)));
+                }
+                out.push_str("</ul>\n</section>\n");
+            }
             Block::Table(s) => out.push_str(&table(s)),
             Block::Figure(f) => {
                 let c = &f.chart;
                 let svg = svgs.get(&c.id).map(String::as_str).unwrap_or_default();
                 let id = escape(&c.id);
-                out.push_str(&format!("<figure id=\"chart-{id}\" role=\"img\" aria-label=\"{}\">\n{svg}\n<figcaption>Also saved as charts/{id}.svg and charts/{id}.png.</figcaption>\n</figure>\n", escape(&c.title)));
+                out.push_str(&format!("<figure id=\"chart-{id}\" role=\"img\" aria-label=\"{}\">\n<div class=\"chart\">\n{svg}\n</div>\n<figcaption>Also saved as charts/{id}.svg and charts/{id}.png.</figcaption>\n</figure>\n", escape(&c.title)));
                 for s in &f.sections {
                     out.push_str(&table(s));
                 }

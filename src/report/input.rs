@@ -281,6 +281,11 @@ pub struct PlanDoc {
     pub options: Vec<OptionDoc>,
     #[serde(default)]
     pub recommended: Option<usize>,
+    /// Schema 2: the next cheapest fully priced fit, and the fastest fit.
+    #[serde(default)]
+    pub runner_up: Option<usize>,
+    #[serde(default)]
+    pub fastest: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -342,13 +347,43 @@ pub struct MemoryDoc {
     pub usable_bytes: f64,
 }
 
+/// A build's price. Schema 2 sets `total_usd` only when fully priced and `lower_bound_usd`
+/// otherwise; schema 1 wrote the priced sum to `total_usd` either way.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct BuildDoc {
-    pub total_usd: f64,
+    #[serde(default)]
+    pub total_usd: Option<f64>,
+    #[serde(default)]
+    pub lower_bound_usd: Option<f64>,
     #[serde(default = "yes")]
     pub fully_priced: bool,
     #[serde(default)]
     pub newest_price_date: Option<String>,
+    /// Schema 2: lines whose price is older than 18 months at the plan's date.
+    #[serde(default)]
+    pub stale_prices: Vec<String>,
+}
+
+impl BuildDoc {
+    /// The complete price, or else the lower bound, with whether it is complete; a zero or
+    /// negative figure is no price.
+    pub fn price(&self) -> Option<(f64, bool)> {
+        let positive = |v: &f64| *v > 0.0 && v.is_finite();
+        if self.fully_priced {
+            if let Some(t) = self.total_usd.filter(positive) {
+                return Some((t, true));
+            }
+        }
+        self.lower_bound_usd
+            .or(self.total_usd.filter(|_| !self.fully_priced))
+            .filter(positive)
+            .map(|v| (v, false))
+    }
+
+    /// The complete price only.
+    pub fn complete_usd(&self) -> Option<f64> {
+        self.price().filter(|p| p.1).map(|p| p.0)
+    }
 }
 
 fn yes() -> bool {
@@ -460,6 +495,11 @@ impl PlanDoc {
             }
             _ => None,
         };
+        // The runner-up and the fastest fit are named only while they are still shown.
+        let moved = self.recommended.is_some_and(|r| r >= n);
+        let shown = |i: &usize| *i < n && !(moved && *i == n - 1);
+        doc.runner_up = self.runner_up.filter(shown);
+        doc.fastest = self.fastest.filter(shown);
         (std::borrow::Cow::Owned(doc), total - n)
     }
 
@@ -472,6 +512,8 @@ impl PlanDoc {
             request: self.request.clone(),
             options: Vec::new(),
             recommended: None,
+            runner_up: None,
+            fastest: None,
         }
     }
 
@@ -564,7 +606,7 @@ mod tests {
         assert!(e.contains("'catalog' document"), "{e}");
         let e = err(r#"{"kind": "plan", "schema_version": 99, "options": []}"#);
         assert!(
-            e.contains("schema_version 99, newer than this llmrig reads (1)"),
+            e.contains("schema_version 99, newer than this llmrig reads (2)"),
             "{e}"
         );
         let e = err(

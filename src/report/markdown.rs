@@ -11,6 +11,13 @@ pub fn render(report: &Report) -> String {
                 out.push_str(&format!("{} {h}\n\n", "#".repeat(usize::from(*level))))
             }
             Block::Text(t) => out.push_str(&format!("{t}\n\n")),
+            Block::Summary(lines) => {
+                out.push_str("## Summary\n\n");
+                for l in lines {
+                    out.push_str(&format!("- {l}\n"));
+                }
+                out.push('\n');
+            }
             Block::Table(s) => {
                 out.push_str(&format!("**{}**\n\n{}\n", s.title, s.markdown_table()))
             }

@@ -4,8 +4,11 @@
 //!
 //! Each chart carries its numbers once ([`chart::Chart`]); its tables are made from the same
 //! values, so the terminal, Markdown, HTML and the pictures always agree.
+pub mod answer;
+pub mod card;
 pub mod chart;
 pub mod cluster;
+pub mod compare;
 mod draw;
 pub mod html;
 pub mod input;
@@ -14,7 +17,9 @@ pub mod markdown;
 pub mod plan;
 pub mod plan_charts;
 mod raster;
+pub mod rig;
 pub mod run_charts;
+pub mod summary;
 pub mod table;
 pub mod verdict;
 
@@ -46,6 +51,8 @@ pub enum Block {
     /// A heading of level 1-3.
     Heading(u8, String),
     Text(String),
+    /// The answer the report leads with (recommendations, verdicts), before any chart.
+    Summary(Vec<String>),
     Figure(Figure),
     Table(Section),
 }
@@ -136,11 +143,7 @@ fn inputs_section(inputs: &[Input]) -> Section {
 
 /// Builds the report for `inputs`; `cat` supplies catalog figures for the plan-vs-probe view.
 pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
-    let mut b = vec![
-        Block::Heading(1, "llmrig report".into()),
-        Block::Text(format!("Made by llmrig {} from {} input file(s). Charts and tables show the same numbers; units are in every axis label and column header.", env!("CARGO_PKG_VERSION"), inputs.len())),
-        Block::Table(inputs_section(inputs)),
-    ];
+    let mut b = vec![Block::Heading(1, "llmrig report".into())];
     let plans: Vec<(&str, &input::PlanDoc)> = inputs
         .iter()
         .filter_map(|i| {
@@ -161,6 +164,9 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
             }
         })
         .collect();
+    b.push(Block::Summary(summary::lines(&plans, &runs, cat)));
+    b.push(Block::Text(format!("Made by llmrig {} from {} input file(s). Charts and tables show the same numbers; units are in every axis label and column header.", env!("CARGO_PKG_VERSION"), inputs.len())));
+    b.push(Block::Table(inputs_section(inputs)));
     for (name, full) in &plans {
         let (p, left_out) = full.first_options(MAX_CHART_OPTIONS);
         let what = if p.kind == "comparison" {
@@ -180,7 +186,7 @@ pub fn build(inputs: &[Input], cat: &Catalog) -> Report {
         }
         if p.recommended.is_some() {
             b.push(Block::Text(
-                "* marks the recommended option: the cheapest fit whose GPU cost is known and whose parts hold the GPUs as listed.".into(),
+                "* marks the recommended option: the cheapest fit whose every part is priced, so it builds as listed. Price bars in the second colour are lower bounds: some of their parts have no price.".into(),
             ));
         }
         if left_out > 0 {
@@ -298,6 +304,17 @@ fn plan_vs_probe(
 }
 
 impl Report {
+    /// The summary lines the report opens with.
+    pub fn summary(&self) -> &[String] {
+        self.blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Summary(l) => Some(l.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     /// Every figure's chart.
     pub fn charts(&self) -> impl Iterator<Item = &Chart> {
         self.blocks.iter().filter_map(|b| {
@@ -318,11 +335,12 @@ impl Report {
                     out.push_str(&format!("\n{h}\n{}\n", "=".repeat(h.chars().count())))
                 }
                 Block::Text(t) => out.push_str(&format!("{t}\n")),
-                Block::Table(s) => out.push_str(&format!("\n{}", s.to_terminal())),
+                Block::Summary(lines) => lines.iter().for_each(|l| out.push_str(&format!("{l}\n"))),
+                Block::Table(s) => out.push_str(&format!("\n{}", s.to_terminal(None))),
                 Block::Figure(f) => f
                     .sections
                     .iter()
-                    .for_each(|s| out.push_str(&format!("\n{}", s.to_terminal()))),
+                    .for_each(|s| out.push_str(&format!("\n{}", s.to_terminal(None)))),
             }
         }
         out

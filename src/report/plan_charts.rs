@@ -86,24 +86,36 @@ pub fn memory_panel(doc: &PlanDoc, title: Option<&str>) -> Bars {
     }
 }
 
-/// Purchase price of each priced build; `(lower bound)` where some parts have no price.
+/// Purchase price of each priced build: complete prices in one colour, lower bounds (some
+/// parts unpriced) in another and labelled so; a log axis when prices span more than 100×.
 pub fn price_panel(doc: &PlanDoc, title: Option<&str>) -> Bars {
-    let (mut categories, builds) = per_option(doc, |o| o.build.clone());
-    for (c, b) in categories.iter_mut().zip(&builds) {
-        if !b.fully_priced {
+    let (mut categories, prices) = per_option(doc, |o| o.build.as_ref()?.price());
+    for (c, (_, complete)) in categories.iter_mut().zip(&prices) {
+        if !complete {
             c.push_str(" (lower bound)");
         }
     }
-    bars(
-        title,
-        "purchase price, all nodes (USD)",
-        categories,
-        vec![series(
-            "purchase price",
-            builds.iter().map(|b| Some(b.total_usd)),
-        )],
-        true,
-    )
+    let of = |want: bool| {
+        prices
+            .iter()
+            .map(move |&(v, complete)| (complete == want).then_some(v))
+    };
+    let all = vec![
+        series("fully priced", of(true)),
+        series("lower bound: some parts unpriced", of(false)),
+    ];
+    Bars {
+        stacked: true,
+        ..bars(
+            title,
+            "purchase price, all nodes (USD)",
+            categories,
+            all.into_iter()
+                .filter(|s| s.values.iter().any(Option::is_some))
+                .collect(),
+            true,
+        )
+    }
 }
 
 /// The chart `plan --chart` draws: will it fit, and what does it cost.
@@ -178,7 +190,11 @@ pub fn charts(doc: &PlanDoc, prefix: &str) -> Vec<Chart> {
             format!("{model}: decode throughput per option"),
             bars(None, "decode throughput (tokens/s)", cats, s, false),
         ));
-        let (cats, usd) = per_option(doc, |o| o.cost.as_ref()?.usd_per_token_per_s);
+        // Only complete prices make a ratio; a lower bound would look like a bargain.
+        let (cats, usd) = per_option(doc, |o| {
+            o.build.as_ref()?.complete_usd()?;
+            o.cost.as_ref()?.usd_per_token_per_s
+        });
         let name = if batch > 1 {
             format!("price ÷ decode tokens/s at batch {batch}")
         } else {

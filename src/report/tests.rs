@@ -106,6 +106,7 @@ fn bar_widths(svg: &str, fill: &str) -> Vec<f64> {
 }
 
 const FIRST_SERIES: &str = "#4E79A7";
+const SECOND_SERIES: &str = "#F28E2B";
 
 #[test]
 fn plan_charts_show_every_option_with_units_and_values() {
@@ -136,7 +137,8 @@ fn plan_charts_show_every_option_with_units_and_values() {
             "usable VRAM per GPU",
             "memory per GPU (GiB)",
             "1×h100-sxm5-80gb",
-            "4×rtx-4090 *",
+            "4×rtx-4090",
+            "2×v100-sxm2-32gb *",
             &fmt_num(m.total_bytes / GIB),
         ],
     );
@@ -147,19 +149,28 @@ fn plan_charts_show_every_option_with_units_and_values() {
         &[
             "purchase price, all nodes (USD)",
             "$317,000",
-            "4×rtx-4090 * (lower bound)",
+            "$8,852",
+            "fully priced",
+            "lower bound: some parts unpriced",
+            "4×rtx-4090 (lower bound)",
+            "2×v100-sxm2-32gb *",
         ],
     );
-    // Bar lengths are proportional to the prices.
-    let widths = bar_widths(&price, FIRST_SERIES);
-    let prices: Vec<f64> = p
-        .options
+    // Complete prices in the first colour, the lower bound in the second; lengths follow the
+    // prices on one linear axis (they span less than 100×).
+    let complete = bar_widths(&price, FIRST_SERIES);
+    let bound = bar_widths(&price, SECOND_SERIES);
+    assert_eq!(
+        (complete.len(), bound.len()),
+        (3, 1),
+        "{complete:?} {bound:?}"
+    );
+    for (w, usd) in complete
         .iter()
-        .filter_map(|o| o.build.as_ref().map(|b| b.total_usd))
-        .collect();
-    assert_eq!(widths.len(), prices.len(), "{widths:?}");
-    for (w, usd) in widths.iter().zip(&prices) {
-        let expected = widths[0] * usd / prices[0];
+        .chain(&bound)
+        .zip([317_000.0, 317_000.0, 159_430.0, 8_851.97])
+    {
+        let expected = complete[0] * usd / 317_000.0;
         assert!(
             (w - expected).abs() <= 1.0,
             "bar {w} px for ${usd}, expected {expected}"
@@ -182,7 +193,7 @@ fn plan_charts_show_every_option_with_units_and_values() {
     );
     assert_drawn(
         &find(&charts, "usd-per-token").to_svg().unwrap(),
-        &["USD per token/s", "$5,557"],
+        &["USD per token/s", "$5,557", "$5,202"],
     );
     assert_drawn(
         &find(&charts, "power").to_svg().unwrap(),
@@ -193,6 +204,50 @@ fn plan_charts_show_every_option_with_units_and_values() {
             &fmt_num(p.options[0].cost.as_ref().unwrap().power_load_w),
         ],
     );
+}
+
+#[test]
+fn prices_spanning_more_than_100x_use_a_log_axis() {
+    use super::chart::{Bars, Series};
+    let b = |values: Vec<Option<f64>>| Bars {
+        title: None,
+        axis: "purchase price, all nodes (USD)".into(),
+        categories: vec!["a".into(), "b".into(), "c".into()],
+        series: vec![Series {
+            name: "price".into(),
+            values,
+        }],
+        stacked: false,
+        reference: None,
+        money: true,
+    };
+    assert!(!b(vec![Some(150.0), Some(15_000.0), None]).log_scale());
+    let wide = b(vec![Some(150.0), Some(15_000.0), Some(300_000.0)]);
+    assert!(wide.log_scale());
+    let chart = Chart {
+        id: "log".into(),
+        title: "t".into(),
+        panels: vec![Panel::Bars(wide)],
+    };
+    let svg = chart.to_svg().unwrap();
+    assert_drawn(
+        &svg,
+        &[
+            "purchase price, all nodes (USD) (log scale)",
+            "$100",
+            "$1,000",
+            "$100,000",
+            "$150",
+            "$300,000",
+        ],
+    );
+    // Bars start at $100: lengths follow log10(value / 100).
+    let w = bar_widths(&svg, FIRST_SERIES);
+    let len = |v: f64| (v / 100.0_f64).log10();
+    for (i, v) in [150.0, 15_000.0, 300_000.0].iter().enumerate() {
+        let expected = w[2] * len(*v) / len(300_000.0);
+        assert!((w[i] - expected).abs() <= 1.0, "{w:?}");
+    }
 }
 
 #[test]

@@ -306,8 +306,9 @@ pub fn estimate(
     let usd = option
         .build
         .as_ref()
-        .filter(|b| b.total_usd > 0.0 && s.decode_batch_tokens_per_s > 0.0)
-        .map(|b| b.total_usd / s.decode_batch_tokens_per_s);
+        .and_then(|b| b.complete_usd())
+        .filter(|_| s.decode_batch_tokens_per_s > 0.0)
+        .map(|usd| usd / s.decode_batch_tokens_per_s);
     Ok(Estimate {
         speed: s,
         usd_per_token_per_s: usd,

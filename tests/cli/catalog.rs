@@ -71,7 +71,7 @@ fn broken_overlay_names_file_and_field_and_exits_2() {
 fn overlay_replaces_an_embedded_price() {
     let dir = tempfile::tempdir().unwrap();
     let embedded = llmrig()
-        .args(["gpus", "show", "rtx-4090"])
+        .args(["gpus", "show", "rtx-4090", "--toml"])
         .assert()
         .success()
         .get_output()
@@ -114,12 +114,53 @@ fn unknown_ids_suggest_near_names() {
 }
 
 #[test]
-fn completions_are_generated() {
+fn completions_complete_model_and_gpu_ids() {
+    for shell in ["bash", "zsh", "fish"] {
+        llmrig()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("llmrig"))
+            .stdout(predicate::str::contains("falcon-180b"))
+            .stdout(predicate::str::contains("h100-sxm5-80gb"));
+    }
+}
+
+#[test]
+fn show_prints_a_card_not_toml() {
     llmrig()
-        .args(["completions", "bash"])
+        .args(["gpus", "show", "h100"])
+        .env("COLUMNS", "80")
         .assert()
         .success()
-        .stdout(predicate::str::contains("llmrig"));
+        .stdout(predicate::str::starts_with(
+            "NVIDIA H100 SXM5 80GB (h100-sxm5-80gb",
+        ))
+        .stdout(predicate::str::contains("\n  memory      80 GiB HBM3"))
+        .stdout(predicate::str::contains("[gpu]").not())
+        .stdout(predicate::str::contains("memory_bandwidth_gb_per_s").not());
+    llmrig()
+        .args(["models", "show", "falcon-180b"])
+        .env("COLUMNS", "80")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "\n  KV cache    163,840 bytes per token in bf16",
+        ))
+        .stdout(predicate::str::contains(
+            "80 layers, hidden 14,848, 232 heads / 8 KV heads",
+        ));
+}
+
+#[test]
+fn listings_fit_80_columns() {
+    for args in [["gpus"], ["models"], ["parts"]] {
+        let out = llmrig().args(args).env("COLUMNS", "80").assert().success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        for l in text.lines() {
+            assert!(l.chars().count() <= 80, "{args:?}: {l}");
+        }
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod hub_server;
 mod import;
 mod plan;
 mod probe;
+mod ranking;
 #[path = "../shared/repo.rs"]
 mod repo;
 mod report;

@@ -1,38 +1,253 @@
-use crate::util::{llmrig, stdout_json};
+use crate::util::{llmrig, stdout_json, stdout_text};
 use predicates::prelude::*;
 
+/// Stdout of `llmrig ARGS` with `COLUMNS` set (or unset for piped output).
+fn text(args: &[&str], columns: Option<&str>) -> String {
+    let mut cmd = llmrig();
+    cmd.args(args);
+    match columns {
+        Some(c) => cmd.env("COLUMNS", c),
+        None => cmd.env_remove("COLUMNS"),
+    };
+    stdout_text(&mut cmd)
+}
+
+const HEADLINE: &[&str] = &["plan", "--model", "falcon-180b", "--precision", "int4"];
+const TRAIN: &[&str] = &[
+    "plan",
+    "-m",
+    "falcon-180b",
+    "-w",
+    "train",
+    "--train-tokens",
+    "3.5T",
+];
+
 #[test]
-fn falcon_180b_int4_prints_parts_price_power_and_circuits() {
-    llmrig()
-        .args(["plan", "--model", "falcon-180b", "--precision", "int4"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Parts per node"))
-        .stdout(predicate::str::contains("total"))
-        .stdout(predicate::str::contains("circuits per node"))
-        .stdout(predicate::str::contains("wall power at load"))
-        .stdout(predicate::str::contains("gptq-int4-g128"))
-        .stdout(predicate::str::contains("USABLE_VRAM_FRACTION"));
+fn the_headline_plan_fits_80_and_120_columns_and_answers_first() {
+    let v = stdout_json(llmrig().args(HEADLINE).arg("--json"));
+    for columns in ["80", "120"] {
+        let out = text(HEADLINE, Some(columns));
+        let width: usize = columns.parse().unwrap();
+        for l in out.lines() {
+            assert!(l.chars().count() <= width, "{columns}: {l}");
+        }
+        let first: Vec<&str> = out.lines().take(25).collect();
+        let first = first.join("\n");
+        // The recommended build and its complete total, with no lower-bound mark.
+        if let Some(i) = v["recommended"].as_u64() {
+            let o = &v["options"][i as usize];
+            let name = o["gpu_name"].as_str().unwrap();
+            let total = o["build"]["total_usd"]
+                .as_f64()
+                .expect("recommended is fully priced");
+            assert!(
+                first.contains(&format!("Recommended: {} × {name}", o["gpus"])),
+                "{first}"
+            );
+            let price = first
+                .lines()
+                .find(|l| l.trim_start().starts_with("price "))
+                .expect("a price line");
+            assert!(price.contains(&format!("${}", thousands(total))), "{price}");
+            assert!(!price.contains('≥'), "{price}");
+        }
+        assert!(out.contains("Parts per node") && out.contains("circuits per node"));
+        assert!(
+            !out.contains("USABLE_VRAM_FRACTION"),
+            "assumptions wait for --explain"
+        );
+    }
+    let explained = text(&[HEADLINE, &["--explain"]].concat(), Some("80"));
+    assert!(explained.contains("USABLE_VRAM_FRACTION") && explained.contains("gptq-int4-g128"));
+    for l in explained.lines() {
+        assert!(l.chars().count() <= 80, "{l}");
+    }
+}
+
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[test]
-fn plan_json_is_the_documented_schema() {
-    let v = stdout_json(llmrig().args([
-        "plan",
-        "--model",
-        "falcon-180b",
-        "--precision",
-        "int4",
-        "--gpu",
-        "a100-sxm4-40gb",
-        "--json",
-    ]));
-    assert_eq!(v["kind"], "plan");
-    assert_eq!(v["schema_version"], 1);
-    let o = &v["options"][0];
-    assert_eq!(o["gpus"], 4);
-    assert!(o["memory_per_gpu"]["total_bytes"].as_f64().unwrap() > 20.0 * (1u64 << 30) as f64);
-    assert!(o["speed"]["decode_tokens_per_s"].as_f64().unwrap() > 0.0);
+fn piped_output_keeps_every_table_row_on_one_line() {
+    let out = text(&[HEADLINE, &["--all"]].concat(), None);
+    let v = stdout_json(llmrig().args(HEADLINE).arg("--json"));
+    let options = v["options"].as_array().unwrap().len();
+    // The options table: header plus one line per option, between its rules.
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Options"))
+        .skip_while(|l| !l.starts_with('┌'))
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| l.starts_with('│'))
+        .collect();
+    assert_eq!(table.len(), options + 1, "{}", table.join("\n"));
+    assert!(
+        !out.contains("Hidden to fit"),
+        "nothing hidden without a width"
+    );
+}
+
+/// Checks the plan JSON contract on the embedded catalog (whatever its prices are today).
+fn check_plan_json(args: &[&str]) {
+    let v = stdout_json(llmrig().args(args).arg("--json"));
+    let text = v.to_string();
+    assert!(!text.contains("-0.0") && !text.contains("NaN"), "{args:?}");
+    fn walk(v: &serde_json::Value, path: &str, args: &[&str]) {
+        match v {
+            serde_json::Value::Number(n) => {
+                let x = n.as_f64().unwrap();
+                assert!(
+                    x >= 0.0 && x.is_finite() && !(x == 0.0 && x.is_sign_negative()),
+                    "{args:?} {path} = {x}"
+                );
+            }
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| walk(x, &format!("{path}[{i}]"), args)),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .for_each(|(k, x)| walk(x, &format!("{path}.{k}"), args)),
+            _ => {}
+        }
+    }
+    walk(&v, "", args);
+    assert_eq!(v["schema_version"], 2);
+    let options = v["options"].as_array().unwrap();
+    let complete = |o: &serde_json::Value| o["build"]["total_usd"].as_f64();
+    // Documented order: fully priced fits by total, fits with unpriced parts by lower bound,
+    // then fits with no price, then options that do not fit.
+    let key = |o: &serde_json::Value| -> (u8, f64) {
+        match (
+            o["fits"].as_bool().unwrap(),
+            complete(o),
+            o["build"]["lower_bound_usd"].as_f64(),
+        ) {
+            (false, _, _) => (3, 0.0),
+            (true, Some(t), _) => (0, t),
+            (true, None, Some(l)) => (1, l),
+            (true, None, None) => (2, 0.0),
+        }
+    };
+    for pair in options.windows(2) {
+        let (a, b) = (key(&pair[0]), key(&pair[1]));
+        assert!(
+            a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1),
+            "{args:?}: {a:?} before {b:?}"
+        );
+    }
+    for o in options {
+        if complete(o).is_none() {
+            assert!(
+                o["cost"].is_null() || o["cost"]["usd_per_token_per_s"].is_null(),
+                "{args:?} {}",
+                o["gpu_id"]
+            );
+            assert!(
+                o["cost"].is_null() || o["cost"]["break_even_months"].is_null(),
+                "{args:?} {}",
+                o["gpu_id"]
+            );
+        }
+    }
+    let any_complete_fit = options.iter().any(|o| {
+        o["fits"] == true && o["build"]["node"]["builds_as_listed"] == true && complete(o).is_some()
+    });
+    match v["recommended"].as_u64() {
+        Some(i) => {
+            let o = &options[i as usize];
+            assert!(o["fits"] == true && complete(o).is_some(), "{args:?}");
+            assert!(o["build"]["node"]["unpriced"]
+                .as_array()
+                .unwrap()
+                .is_empty());
+            // The cheapest fully priced fit that builds as listed.
+            let cheapest = options
+                .iter()
+                .filter(|o| o["fits"] == true && o["build"]["node"]["builds_as_listed"] == true)
+                .filter_map(complete)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(complete(o), Some(cheapest), "{args:?}");
+        }
+        None => assert!(
+            !any_complete_fit,
+            "{args:?}: a fully priced fit exists but none is recommended"
+        ),
+    }
+}
+
+#[test]
+fn plan_json_recommends_only_fully_priced_builds_in_the_documented_order() {
+    check_plan_json(HEADLINE);
+    check_plan_json(&["plan", "-m", "llama-3.1-405b"]);
+    check_plan_json(&["plan", "-m", "llama-3.1-70b", "-p", "int4"]);
+    check_plan_json(&["plan", "-m", "falcon-180b", "-p", "int4", "--gpu", "b200"]);
+    check_plan_json(TRAIN);
+}
+
+#[test]
+fn quiet_prints_at_most_12_lines() {
+    for args in [
+        HEADLINE,
+        &["plan", "-m", "llama-3.1-405b"],
+        &["plan", "-m", "llama-3.1-8b", "-b", "32"],
+        TRAIN,
+        &[
+            "compare",
+            "-m",
+            "llama-3.1-70b",
+            "-p",
+            "int4",
+            "-o",
+            "2xrtx-4090",
+            "-o",
+            "2xa100-pcie-80gb",
+            "-o",
+            "4xv100-sxm2-32gb",
+        ],
+    ] {
+        let out = text(&[args, &["-q"]].concat(), Some("80"));
+        assert!(out.lines().count() <= 12, "{args:?}:\n{out}");
+        assert!(
+            out.lines().all(|l| l.chars().count() <= 80),
+            "{args:?}:\n{out}"
+        );
+        assert!(!out.contains('┌'), "{args:?}: no tables with -q");
+    }
+}
+
+#[test]
+fn help_groups_options_by_topic() {
+    for cmd in ["plan", "compare"] {
+        let out = text(&[cmd, "--help"], Some("100"));
+        let headings: Vec<&str> = out
+            .lines()
+            .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+            .collect();
+        assert_eq!(
+            headings,
+            [
+                "Options:",
+                "Model and workload:",
+                "Engine and speed:",
+                "Hardware:",
+                "Cost:",
+                "Output:",
+                "Global options:"
+            ],
+            "{cmd}"
+        );
+    }
 }
 
 #[test]
@@ -50,7 +265,10 @@ fn compare_shows_which_rig_fits_and_why() {
         .assert()
         .success()
         .stdout(predicate::str::contains("4×v100-sxm2-32gb"))
-        .stdout(predicate::str::contains("8×a100-sxm4-80gb *"))
+        .stdout(predicate::str::contains("8×a100-sxm4-80gb"))
+        .stdout(predicate::str::contains(
+            "4×v100-sxm2-32gb does not fit: needs",
+        ))
         .stdout(predicate::str::contains("GiB is usable"));
 }
 
@@ -91,7 +309,8 @@ fn markdown_format() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("# Rig plan"))
-        .stdout(predicate::str::contains("| option |"));
+        .stdout(predicate::str::contains("| option |"))
+        .stdout(predicate::str::contains("| $ per tok/s |"));
 }
 
 #[test]
@@ -192,23 +411,28 @@ fn bad_requests_exit_2_with_one_line() {
 
 #[test]
 fn training_plan_reports_gpu_hours() {
-    llmrig()
-        .args([
-            "plan",
-            "-m",
-            "falcon-180b",
-            "-w",
-            "train",
-            "--gpu",
-            "a100-sxm4-40gb",
-            "--train-tokens",
-            "3.5T",
-            "--mfu",
-            "0.48",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("GPU-hours at MFU 0.48"));
+    let args = [
+        "plan",
+        "-m",
+        "falcon-180b",
+        "-w",
+        "train",
+        "--gpu",
+        "a100-sxm4-40gb",
+        "--train-tokens",
+        "3.5T",
+        "--mfu",
+        "0.48",
+    ];
+    let v = stdout_json(llmrig().args(args).arg("--json"));
+    let hours = v["options"][0]["training"]["gpu_hours"].as_f64().unwrap();
+    assert!((6.0e6..8.0e6).contains(&hours), "{hours}");
+    // The options table shows GPU-hours and days even with no fully priced (multi-node) build.
+    let out = text(&args, Some("120"));
+    assert!(
+        out.contains("GPU-h") && out.contains(&thousands(hours)),
+        "{out}"
+    );
 }
 
 #[test]

@@ -19,11 +19,19 @@ fn report_of_two_runs_and_a_plan_shows_the_comparison_and_the_verdict() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("Verdict per GPU"))
-        .stdout(predicate::str::contains("below by"))
-        .stdout(predicate::str::contains("Plan with my rig's numbers"))
-        .stdout(predicate::str::contains("run-rig-a gpu0 H100 80GB HBM3"))
-        .stderr(predicate::str::contains("12 charts"));
+        .stdout(predicate::str::contains("report.html, report.md and 12 charts"))
+        .stdout(predicate::str::contains(
+            "recommended 2×v100-sxm2-32gb at $159,430",
+        ))
+        .stdout(predicate::str::contains(
+            "Probe run run-rig-b: fixture-rig-b, 1 GPU",
+        ))
+        .stdout(predicate::str::contains(
+            "against plan compare-llama-3.1-70b-int4: run-rig-b gpu0: memory bandwidth meets, dense bf16 below by",
+        ))
+        // The summary, not the whole report.
+        .stdout(predicate::str::contains("Verdict per GPU").not())
+        .stdout(predicate::str::contains('┌').not());
     let charts: Vec<String> = std::fs::read_dir(out.join("charts"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -44,9 +52,14 @@ fn report_of_two_runs_and_a_plan_shows_the_comparison_and_the_verdict() {
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("![GEMM throughput by matrix size](charts/runs-gemm.svg)"));
-    assert!(std::fs::read_to_string(out.join("report.html"))
-        .unwrap()
-        .starts_with("<!DOCTYPE html>"));
+    assert!(md.contains("Verdict per GPU") && md.contains("Plan with my rig's numbers"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Both lead with the summary, before any chart.
+    let summary = md.find("## Summary").expect("a summary");
+    assert!(summary < md.find("![").unwrap());
+    let summary = html.find("<section id=\"summary\">").expect("a summary");
+    assert!(summary < html.find("<figure").unwrap() && summary < html.find("<svg").unwrap());
 }
 
 fn report_error(contents: &str, expected: &str) {
@@ -80,8 +93,8 @@ fn a_truncated_run_is_one_clear_error_naming_the_file() {
 fn a_plan_from_a_newer_schema_is_refused() {
     let plan = std::fs::read_to_string(fixture("compare-llama-3.1-70b-int4.json")).unwrap();
     report_error(
-        &plan.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1),
-        "schema_version 7, newer than this llmrig reads (1)",
+        &plan.replacen("\"schema_version\": 2", "\"schema_version\": 7", 1),
+        "schema_version 7, newer than this llmrig reads (2)",
     );
 }
 

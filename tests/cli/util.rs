@@ -13,6 +13,12 @@ pub fn stdout_json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     serde_json::from_slice(&out).expect("stdout is JSON")
 }
 
+/// Runs `cmd`, expects success, and returns its stdout as text.
+pub fn stdout_text(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).expect("stdout is UTF-8")
+}
+
 /// What a bounded run of the binary did.
 #[derive(Debug)]
 pub struct Outcome {

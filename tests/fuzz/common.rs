@@ -120,14 +120,21 @@ pub fn check_plan(plan: &Plan) -> Result<(), TestCaseError> {
             prop_assert!(m.headroom_bytes.is_finite());
         }
         if let Some(b) = &o.build {
-            non_negative("total_usd", b.total_usd)?;
             let n = &b.node;
+            for (what, v) in [
+                ("total_usd", b.total_usd),
+                ("lower_bound_usd", b.lower_bound_usd),
+                ("priced_total_usd", n.priced_total_usd),
+            ] {
+                if let Some(v) = v {
+                    non_negative(what, v)?;
+                }
+            }
             for (what, v) in [
                 ("dc_load_w", n.dc_load_w),
                 ("wall_load_w", n.wall_load_w),
                 ("wall_idle_w", n.wall_idle_w),
                 ("psu_capacity_w", n.psu_capacity_w),
-                ("priced_total_usd", n.priced_total_usd),
             ] {
                 non_negative(what, v)?;
             }
@@ -142,8 +149,10 @@ pub fn check_plan(plan: &Plan) -> Result<(), TestCaseError> {
             }
         }
         if let Some(c) = &o.cost {
+            if let Some(v) = c.purchase_usd {
+                non_negative("purchase_usd", v)?;
+            }
             for (what, v) in [
-                ("purchase_usd", c.purchase_usd),
                 ("power_load_w", c.power_load_w),
                 ("power_idle_w", c.power_idle_w),
                 ("electricity_usd_per_month", c.electricity_usd_per_month),
