@@ -2,7 +2,8 @@
 //! recommends is the cheapest fully priced fit: each part line of
 //! each fitting option, for every model × weight format (inference) and the training workloads,
 //! carries a positive, finite, dated and sourced price. The parts no dated price was found for
-//! are named below with the reason; everything else is strict.
+//! are named below with the reason; everything else is strict. Every fitting option's speed is
+//! a positive, finite figure.
 use super::*;
 use crate::catalog::{Catalog, Entry, FormFactor, PlatformKind, Price, Table};
 use clap::ValueEnum;
@@ -216,6 +217,21 @@ fn every_recommendable_build_is_priced_with_date_and_source() {
             )),
         }
         for o in p.options.iter().filter(|o| o.fits) {
+            // Every speed a fitting option states is a real number (JSON would write null).
+            if let Some(sp) = &o.speed {
+                let figures = [
+                    sp.decode_tokens_per_s,
+                    sp.prefill_tokens_per_s,
+                    sp.time_to_first_token_s,
+                    sp.serving.output_tokens_per_s,
+                ];
+                if !figures.iter().all(|v| v.is_finite() && *v > 0.0) {
+                    errors.push(format!(
+                        "{} {:?} {}x{}: speed {figures:?}",
+                        m.id, r.weights, o.gpus, o.gpu_id
+                    ));
+                }
+            }
             let Some(build) = &o.build else {
                 errors.push(format!(
                     "{} {:?} {}: fits but has no build",

@@ -267,7 +267,12 @@ impl Replica<'_> {
             + (self.hop)(c);
         // Host layers' weights cross PCIe to the GPU once per chunk (llama.cpp offloads large
         // batches to the GPU).
-        let host = weights_host / (self.pcie.gb_per_s * 1e9 * comm::ALLREDUCE_BUS_EFFICIENCY);
+        // (An integrated GPU has no PCIe link and nothing to send over one.)
+        let host = if weights_host > 0.0 {
+            weights_host / (self.pcie.gb_per_s * 1e9 * comm::ALLREDUCE_BUS_EFFICIENCY)
+        } else {
+            0.0
+        };
         (chunks + self.pp - 1.0) * stage + chunks * host
     }
 }
