@@ -61,6 +61,51 @@ const UNPRICED: &[(&str, &str, &str)] = &[
         "rtx-pro-6000-blackwell-server",
         "no dated price was found for the Server Edition card",
     ),
+    (
+        "platform",
+        "asrock-rack-4u8g-turin2",
+        "no dated barebone price was found for the 4U 8-GPU EPYC server",
+    ),
+    (
+        "platform",
+        "asus-esc8000a-e13p",
+        "no dated price was found for the 8-GPU PCIe-switch EPYC server",
+    ),
+    (
+        "platform",
+        "asus-esc-a8a-e12u",
+        "no dated price was found for the 8x MI325X server",
+    ),
+    (
+        "platform",
+        "supermicro-as-8125gs-tnmr2",
+        "no dated price was found for the 8-GPU OAM server",
+    ),
+    (
+        "platform",
+        "dell-poweredge-xe9680",
+        "no dated price was found for an OAM configuration of the server",
+    ),
+    (
+        "platform",
+        "asus-xa-nb3i-e12",
+        "no dated price was found for the HGX B300 server",
+    ),
+    (
+        "cpu",
+        "amd-epyc-9575f",
+        "no dated list or street price was found for the EPYC 9005 part",
+    ),
+    (
+        "cpu",
+        "intel-xeon-6776p",
+        "no dated list or street price was found for the Xeon 6 part",
+    ),
+    (
+        "platform",
+        "asus-pro-ws-wrx80e-sage-se-wifi",
+        "no dated price was found for the WRX80 board (and no DDR4 RDIMM kit is priced)",
+    ),
 ];
 
 fn cat() -> &'static Catalog {
