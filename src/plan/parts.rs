@@ -123,6 +123,9 @@ fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartL
     }
 }
 
+/// The GPU line's note when the platform is a system sold with exactly the GPUs the layout uses.
+pub const IN_SYSTEM_PRICE: &str = "included in the system price";
+
 /// Whole units of `per_unit` that cover `need`, at least one. Catalog validation keeps both
 /// positive and finite; the guard keeps a zero, NaN or overflow from ever becoming a silently
 /// wrapped or saturated count.
@@ -286,7 +289,7 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         true => format!(
             "included in the system price; the system ships {installed}, the layout uses {n}"
         ),
-        false => "included in the system price".to_owned(),
+        false => IN_SYSTEM_PRICE.to_owned(),
     });
     lines.push(PartLine {
         note,

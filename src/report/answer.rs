@@ -3,7 +3,7 @@
 //! wall power and circuits, and one line on why it won, naming the runner-up and the fastest
 //! fit. Lines wrap to the terminal width, values under values.
 use super::plan::{gib, opt, option_price, price_text, short_circuit};
-use super::table::{fmt_int, fmt_num, wrap};
+use super::table::{fmt_int, fmt_num, wrap, GLUE};
 use crate::plan::{rank, Build, GpuOption, Plan, Workload};
 
 /// Indent of the answer's continuation lines (under the values of `  price    …`).
@@ -42,7 +42,7 @@ fn field(out: &mut Vec<String>, name: &str, value: &str, width: Option<usize>) {
 fn memory_need(plan: &Plan) -> String {
     let mm = &plan.model_memory;
     let mut s = format!(
-        "{} GiB weights, {} GiB KV cache",
+        "{} GiB weights, {}\u{a0}GiB\u{a0}KV\u{a0}cache",
         gib(mm.weights_bytes),
         gib(mm.kv_cache_bytes)
     );
@@ -62,6 +62,28 @@ fn platform_name(b: &Build) -> Option<&str> {
         .iter()
         .find(|l| l.kind == "platform" && l.id.is_some())
         .map(|l| l.name.as_str())
+}
+
+/// `8 × H100 SXM5 80GB in NVIDIA DGX H100 (TP8)`; a machine sold with its one GPU (a DGX
+/// Spark, a Mac Studio) is named once, as `2 × NVIDIA DGX Spark (…)` for two of them.
+fn build_name(o: &GpuOption, b: &Build) -> String {
+    let platform = platform_name(b);
+    let one_machine = b.node.gpus_per_node == 1
+        && b.node.lines.iter().any(|l| {
+            l.kind == "gpu" && l.note.as_deref() == Some(crate::plan::parts::IN_SYSTEM_PRICE)
+        });
+    if let (true, Some(p)) = (one_machine, platform) {
+        return match b.nodes {
+            1 => p.to_owned(),
+            n => format!("{n} × {p}"),
+        };
+    }
+    let on = platform.map(|p| format!(" in {p}")).unwrap_or_default();
+    let layout = match o.layout {
+        Some(l) if o.gpus > 1 => format!(" ({})", l.describe()),
+        _ => String::new(),
+    };
+    format!("{} × {}{on}{layout}", o.gpus, o.gpu_name)
 }
 
 pub(super) fn dates_text(b: &Build, names: bool) -> String {
@@ -88,7 +110,9 @@ fn circuits_text(b: &Build) -> String {
         .node
         .circuits
         .iter()
-        .map(|c| format!("{} × {}", c.count, short_circuit(&c.name)))
+        .map(|c| {
+            format!("{} × {}", c.count, short_circuit(&c.name)).replace(' ', &GLUE.to_string())
+        })
         .collect();
     match alts.split_last() {
         None => String::new(),
@@ -158,12 +182,8 @@ pub fn answer(plan: &Plan, width: Option<usize>) -> Vec<String> {
     let Some(b) = o.build.as_ref() else {
         return out;
     };
-    let layout = o.layout.map(|l| l.describe()).unwrap_or_default();
-    let on = platform_name(b)
-        .map(|p| format!(" in {p}"))
-        .unwrap_or_default();
     out.extend(wrap(
-        &format!("Recommended: {} × {}{on} ({layout})", o.gpus, o.gpu_name),
+        &format!("Recommended: {}", build_name(o, b)),
         width,
         2,
     ));

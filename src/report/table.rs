@@ -150,8 +150,10 @@ pub fn width_of(s: &str) -> usize {
 /// Words of `text` in lines of at most `width` characters; lines after the first start with
 /// `indent` spaces. A word longer than a line stays whole.
 pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> Vec<String> {
+    // A no-break space (`GLUE`) keeps a figure with its unit; it prints as a plain space.
+    let plain = |lines: Vec<String>| lines.into_iter().map(|l| l.replace(GLUE, " ")).collect();
     let Some(width) = width else {
-        return vec![text.to_owned()];
+        return plain(vec![text.to_owned()]);
     };
     let mut out: Vec<String> = Vec::new();
     let mut line = String::new();
@@ -172,8 +174,11 @@ pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> Vec<String> {
     if !line.is_empty() || out.is_empty() {
         out.push(line);
     }
-    out
+    plain(out)
 }
+
+/// Joins words that [`wrap`] must not split (`1 × US 15 A/120 V`).
+pub const GLUE: char = '\u{a0}';
 
 /// `text` cut to `max` characters with a trailing `…`.
 fn cut(text: &str, max: usize) -> String {
@@ -501,5 +506,18 @@ mod fit_tests {
         );
         assert_eq!(wrap("x", None, 4), ["x"]);
         assert_eq!(cut("abcdefghijkl", 6), "abcde…");
+    }
+
+    #[test]
+    fn glued_words_move_together_and_print_as_spaces() {
+        let text = "circuits: 1\u{a0}×\u{a0}EU\u{a0}16\u{a0}A or 2\u{a0}×\u{a0}US\u{a0}15\u{a0}A";
+        assert_eq!(
+            wrap(text, Some(16), 0),
+            ["circuits:", "1 × EU 16 A or", "2 × US 15 A"]
+        );
+        assert_eq!(
+            wrap(text, None, 0),
+            ["circuits: 1 × EU 16 A or 2 × US 15 A"]
+        );
     }
 }

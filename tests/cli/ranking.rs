@@ -91,7 +91,7 @@ fn the_answer_names_the_build_its_price_dates_and_why_it_won() {
     );
     assert_eq!(
         lines[1],
-        "Recommended: 1 × Fixture A 24GB in Fixture System A (TP1)"
+        "Recommended: 1 × Fixture A 24GB in Fixture System A"
     );
     assert_eq!(
         lines[2],
