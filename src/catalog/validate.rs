@@ -3,6 +3,11 @@
 use super::{Catalog, CatalogError, Entry, FormFactor, Gpu, Model, PlatformKind, Table};
 use std::collections::BTreeMap;
 
+mod model;
+mod parts;
+pub use model::check_model_ranges;
+use parts::rig_parts;
+
 struct Checker<'a, T: Entry> {
     table: &'a Table<T>,
     entry: &'a T,
@@ -45,91 +50,6 @@ impl<T: Entry> Checker<'_, T> {
     ) -> Result<(), CatalogError> {
         value.map_or(Ok(()), |v| self.range(field, v, lo, hi))
     }
-}
-
-/// Bounds on model architecture fields: (field, least, most). Far above any published model,
-/// and low enough that the parameter formula cannot overflow 64 bits. Counts that may
-/// legitimately be zero have a least of 0; every size must be at least one (a zero head
-/// dimension or latent rank would make the KV cache vanish).
-const MODEL_LIMITS: &[(&str, u64, u64)] = &[
-    ("hidden_size", 1, 1 << 17),
-    ("num_hidden_layers", 1, 1 << 10),
-    ("num_attention_heads", 1, 1 << 14),
-    ("num_key_value_heads", 1, 1 << 14),
-    ("head_dim", 1, 1 << 14),
-    ("intermediate_size", 1, 1 << 20),
-    ("vocab_size", 1, 1 << 24),
-    ("max_position_embeddings", 1, 1 << 32),
-    ("num_local_experts", 1, 1 << 12),
-    ("num_experts_per_tok", 1, 1 << 12),
-    ("moe_intermediate_size", 1, 1 << 20),
-    ("n_shared_experts", 0, 1 << 12),
-    ("first_k_dense_replace", 0, 1 << 10),
-    ("q_lora_rank", 1, 1 << 17),
-    ("kv_lora_rank", 1, 1 << 17),
-    ("qk_rope_head_dim", 1, 1 << 14),
-    ("qk_nope_head_dim", 1, 1 << 14),
-    ("v_head_dim", 1, 1 << 14),
-    ("sliding_window", 1, 1 << 32),
-    ("sliding_window_layers", 0, 1 << 10),
-    ("norms_per_layer", 1, 8),
-];
-
-/// Checks a model's architecture fields against [`MODEL_LIMITS`] and the head and expert
-/// rules. Used for catalog entries and for imported models alike. The error is the field and
-/// a message that starts with its value, e.g. `("head_dim", "0 is outside the accepted range
-/// 1..=16384")`.
-pub fn check_model_ranges(m: &Model) -> Result<(), (&'static str, String)> {
-    let fields: [Option<u64>; 21] = [
-        Some(m.hidden_size),
-        Some(m.num_hidden_layers),
-        Some(m.num_attention_heads),
-        Some(m.num_key_value_heads),
-        m.head_dim,
-        Some(m.intermediate_size),
-        Some(m.vocab_size),
-        Some(m.max_position_embeddings),
-        m.num_local_experts,
-        m.num_experts_per_tok,
-        m.moe_intermediate_size,
-        m.n_shared_experts,
-        m.first_k_dense_replace,
-        m.q_lora_rank,
-        m.kv_lora_rank,
-        m.qk_rope_head_dim,
-        m.qk_nope_head_dim,
-        m.v_head_dim,
-        m.sliding_window,
-        m.sliding_window_layers,
-        Some(m.norms_per_layer),
-    ];
-    for (&(field, min, max), value) in MODEL_LIMITS.iter().zip(fields) {
-        let Some(v) = value else { continue };
-        if v < min || v > max {
-            return Err((
-                field,
-                format!("{v} is outside the accepted range {min}..={max}"),
-            ));
-        }
-    }
-    if !m.num_attention_heads.is_multiple_of(m.num_key_value_heads) {
-        return Err((
-            "num_key_value_heads",
-            format!(
-                "{} does not divide num_attention_heads = {}",
-                m.num_key_value_heads, m.num_attention_heads
-            ),
-        ));
-    }
-    if let (Some(experts), Some(used)) = (m.num_local_experts, m.num_experts_per_tok) {
-        if used > experts {
-            return Err((
-                "num_experts_per_tok",
-                format!("{used} exceeds the {experts} experts"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -357,7 +277,7 @@ pub(super) fn validate(cat: &Catalog) -> Result<(), CatalogError> {
             )?;
         }
     }
-    parts(cat)?;
+    rig_parts(cat)?;
     for x in cat.cpus.iter() {
         let c = Checker {
             table: &cat.cpus,
@@ -525,85 +445,6 @@ fn unified(c: &Checker<Gpu>, g: &Gpu) -> Result<(), CatalogError> {
             "gpu_memory_fraction",
             "needs its own source in sources.gpu_memory_fraction",
         )?;
-    }
-    Ok(())
-}
-
-/// Ranges of the rig parts the build checker uses: risers, bridges, frames, server PSUs.
-fn parts(cat: &Catalog) -> Result<(), CatalogError> {
-    for n in cat.network.iter() {
-        let c = Checker {
-            table: &cat.network,
-            entry: n,
-        };
-        c.range("gbit_per_s", n.gbit_per_s, 0.1, 10_000.0)?;
-        for m in &n.machines {
-            c.ensure(
-                cat.platforms
-                    .get(m)
-                    .is_some_and(|p| p.kind == PlatformKind::System),
-                "machines",
-                &format!("no 'system' platform '{m}' in the catalog"),
-            )?;
-        }
-    }
-    for r in cat.risers.iter() {
-        let c = Checker {
-            table: &cat.risers,
-            entry: r,
-        };
-        c.range("pcie_gen", r.pcie_gen.into(), 1.0, 6.0)?;
-        c.ensure(
-            [1, 2, 4, 8, 16].contains(&r.lanes),
-            "lanes",
-            "must be 1, 2, 4, 8 or 16",
-        )?;
-        if let Some(l) = r.length_mm {
-            c.range("length_mm", l, 10.0, 2_000.0)?;
-        }
-    }
-    for b in cat.bridges.iter() {
-        let c = Checker {
-            table: &cat.bridges,
-            entry: b,
-        };
-        c.ensure(!b.gpus.is_empty(), "gpus", "must name the GPUs it fits")?;
-        for gpu in &b.gpus {
-            c.ensure(
-                cat.gpus.get(gpu).is_some(),
-                "gpus",
-                &format!("no gpu '{gpu}' in the catalog"),
-            )?;
-        }
-        c.range("slot_spacing", b.slot_spacing.into(), 1.0, 6.0)?;
-        if let Some(bw) = b.gb_per_s {
-            c.range("gb_per_s", bw, 1.0, 2_000.0)?;
-        }
-    }
-    for f in cat.frames.iter() {
-        let c = Checker {
-            table: &cat.frames,
-            entry: f,
-        };
-        c.ensure(
-            !f.board_form_factors.is_empty(),
-            "board_form_factors",
-            "must name at least one board form factor",
-        )?;
-        c.range("gpu_positions", f.gpu_positions.into(), 1.0, 16.0)?;
-        if let Some(l) = f.max_gpu_length_mm {
-            c.range("max_gpu_length_mm", l, 100.0, 600.0)?;
-        }
-    }
-    for p in cat.server_psus.iter() {
-        let c = Checker {
-            table: &cat.server_psus,
-            entry: p,
-        };
-        c.range("watts", p.watts, 100.0, 10_000.0)?;
-        if let Some(low) = p.watts_low_line {
-            c.range("watts_low_line", low, 100.0, p.watts)?;
-        }
     }
     Ok(())
 }
