@@ -16,6 +16,7 @@ pub mod offload;
 pub mod parts;
 pub mod rank;
 mod request;
+pub mod shape;
 pub mod speed;
 mod training;
 pub mod weights;
@@ -32,6 +33,7 @@ pub use request::{
     check, Attention, Efficiencies, GpuLayers, LoraTrainable, OffloadTarget, PlanError,
     PlanRequest, Recompute, Workload,
 };
+pub use shape::{compare, compare_shapes, Shape};
 pub use speed::{Speed, TrainingTime};
 
 use crate::catalog::{Catalog, ComputeDtype, Electricity, Gpu, Model};
@@ -106,7 +108,21 @@ pub struct GpuOption {
     pub warnings: Vec<String>,
 }
 
+/// `8×a100-sxm4-80gb`, or `3×4×v100-pcie-32gb` for 3 nodes of 4.
+pub fn rig_name(gpus: u32, nodes: u32, gpu_id: &str) -> String {
+    if nodes > 1 {
+        format!("{nodes}×{}×{gpu_id}", gpus / nodes)
+    } else {
+        format!("{gpus}×{gpu_id}")
+    }
+}
+
 impl GpuOption {
+    /// The rig in short: `8×a100-sxm4-80gb`, `3×4×v100-pcie-32gb` (3 nodes of 4).
+    pub fn rig(&self) -> String {
+        rig_name(self.gpus, self.layout.map_or(1, |l| l.nodes), &self.gpu_id)
+    }
+
     /// An option that does not fit, with the layout that came closest, if any.
     fn unfit(
         gpu: &Gpu,
@@ -335,6 +351,7 @@ fn evaluate(
             offload_host_bytes: mem.offload_host_bytes_per_node
                 + offloaded.as_ref().map_or(0.0, |o| o.host_kv_cache_bytes) / layout.nodes as f64,
             nic_per_gpu: req.is_training(),
+            ethernet: layout.layer_split && !req.is_training(),
         },
     );
     let mut node = node;
@@ -385,8 +402,19 @@ fn evaluate(
     option
         .warnings
         .extend(comm::link_warnings(req, gpu, &layout));
+    // Nodes talk over the link their parts list names (an adapter or a machine-to-machine
+    // cable), else the catalog's fastest InfiniBand.
+    let listed = build
+        .node
+        .lines
+        .iter()
+        .filter(|l| l.kind == "network")
+        .find_map(|l| cat.network.get(l.id.as_deref()?))
+        .map(|n| n.gbit_per_s);
     let env = speed::Env {
-        network: comm::fastest_network(cat).map(comm::network),
+        network: listed
+            .or_else(|| comm::fastest_network(cat))
+            .map(comm::network),
         placement,
         host,
     };
@@ -566,7 +594,7 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
     let options = gpus
         .iter()
         .map(|gpu| {
-            let node = node_size(cat, gpu);
+            let node = req.gpus_per_node.unwrap_or_else(|| node_size(cat, gpu));
             match layout::smallest_fit(model, req, node, gpu.memory_bytes()) {
                 Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
                 Err(closest) => {
@@ -595,55 +623,8 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
     finish("plan", cat, model, req, options)
 }
 
-/// Evaluates explicit `N × GPU` options side by side.
-pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32, &Gpu)]) -> Plan {
-    let tariff = electricity(cat, req);
-    let evaluated = options
-        .iter()
-        .map(|&(n, gpu)| {
-            let node = node_size(cat, gpu);
-            match layout::best_with(model, req, n, node, gpu.memory_bytes()) {
-                Some((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
-                None => GpuOption::unfit(gpu, req, n, None, illegal_reason(model, req, n, node)),
-            }
-        })
-        .collect();
-    finish("comparison", cat, model, req, evaluated)
-}
-
 fn has_pins(req: &PlanRequest) -> bool {
     req.tp.is_some() || req.pp.is_some() || req.dp.is_some()
-}
-
-fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String {
-    if n > node && !n.is_multiple_of(node) {
-        return format!("{n} GPUs is not a whole number of {node}-GPU nodes");
-    }
-    if n.div_ceil(node) > req.max_nodes {
-        return format!("{n} GPUs needs more than --max-nodes {}", req.max_nodes);
-    }
-    let engine = req.engine();
-    if has_pins(req) {
-        return format!(
-            "{n} GPUs admit no {} layout with the fixed --tp/--pp/--dp",
-            engine.name()
-        );
-    }
-    if !req.is_training() && engine.split() == engine::Split::Layer {
-        return format!(
-            "{n} GPUs is not a legal {} layout: a layer split stays inside one {node}-GPU node and has at most one GPU per layer ({} layers)",
-            engine.name(),
-            model.num_hidden_layers
-        );
-    }
-    let legal = layout::legal_tp(model, node);
-    format!(
-        "{n} GPUs is not a legal layout for {}: tensor-parallel degrees must divide {} attention heads ({} KV heads); legal inside a node: {}",
-        model.id,
-        model.num_attention_heads,
-        model.num_key_value_heads,
-        legal.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-    )
 }
 
 #[cfg(test)]

@@ -260,6 +260,9 @@ pub struct NodeInputs<'a> {
     pub offload_host_bytes: f64,
     /// Training workloads put one NIC per GPU across nodes; inference one per node.
     pub nic_per_gpu: bool,
+    /// The nodes pass one token's activations over TCP (a llama.cpp RPC layer split), so an
+    /// Ethernet link serves; otherwise pipeline and training traffic gets InfiniBand.
+    pub ethernet: bool,
 }
 
 /// Builds one node's parts list.
@@ -400,36 +403,32 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         }
     } else if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
-        // A priced adapter keeps the build priced; among those, the fastest.
-        let ib = cat
-            .network
-            .iter()
-            .filter(|x| x.kind == "infiniband")
-            .min_by(|a, b| {
-                let key = |x: &crate::catalog::Network| preferred_price(&x.prices).is_none();
-                key(a)
-                    .cmp(&key(b))
-                    .then(b.gbit_per_s.total_cmp(&a.gbit_per_s))
-            });
-        match ib {
+        let (kind, fabric) = if input.ethernet {
+            ("ethernet", "Ethernet")
+        } else {
+            ("infiniband", "InfiniBand")
+        };
+        match adapter(cat, kind) {
             Some(nic) => lines.push(line(
                 "network",
                 &nic.id,
                 &nic.name,
                 nics,
                 preferred_price(&nic.prices),
-                None,
+                input
+                    .ethernet
+                    .then(|| "llama.cpp RPC sends one token's activations per hop: any Ethernet port serves".into()),
             )),
             None => lines.push(missing(
                 "network",
-                "InfiniBand adapter".into(),
+                format!("{fabric} adapter"),
                 nics,
-                "no InfiniBand adapter in the catalog",
+                &format!("no {fabric} adapter in the catalog"),
             )),
         }
         lines.push(missing(
             "network",
-            "InfiniBand switch ports and cables".into(),
+            format!("{fabric} switch ports and cables"),
             1,
             "not in the catalog: price them for your cluster",
         ));
@@ -486,6 +485,20 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         load_time_s,
         warnings,
     }
+}
+
+/// The network adapter multi-node builds get: a priced one keeps the build priced; among
+/// those, the fastest.
+pub fn adapter<'a>(cat: &'a Catalog, kind: &str) -> Option<&'a crate::catalog::Network> {
+    cat.network
+        .iter()
+        .filter(|x| x.kind == kind)
+        .min_by(|a, b| {
+            let key = |x: &crate::catalog::Network| preferred_price(&x.prices).is_none();
+            key(a)
+                .cmp(&key(b))
+                .then(b.gbit_per_s.total_cmp(&a.gbit_per_s))
+        })
 }
 
 /// CPU, RAM, storage, case and cooler for a platform that does not include them. Returns the

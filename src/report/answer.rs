@@ -110,7 +110,7 @@ fn why_text(plan: &Plan, rec: usize) -> String {
     } else {
         format!("cheapest of {complete} fully priced fits ({fits} fit)")
     };
-    let name = |i: usize| format!("{}×{}", plan.options[i].gpus, plan.options[i].gpu_id);
+    let name = |i: usize| plan.options[i].rig();
     if let Some(r) = plan.runner_up {
         s.push_str(&format!(
             "; runner-up {} {}",
@@ -240,12 +240,7 @@ fn no_recommendation(plan: &Plan, width: Option<usize>, out: &mut Vec<String>) {
             field(
                 out,
                 "closest",
-                &format!(
-                    "{}×{}: {}",
-                    o.gpus,
-                    o.gpu_id,
-                    o.reason.as_deref().unwrap_or("-")
-                ),
+                &format!("{}: {}", o.rig(), o.reason.as_deref().unwrap_or("-")),
                 width,
             );
         }
@@ -271,7 +266,7 @@ fn no_recommendation(plan: &Plan, width: Option<usize>, out: &mut Vec<String>) {
             field(
                 out,
                 "cheapest",
-                &format!("{}×{} {price}; unpriced: {list}", o.gpus, o.gpu_id),
+                &format!("{} {price}; unpriced: {list}", o.rig()),
                 width,
             );
         }
