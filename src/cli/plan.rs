@@ -196,6 +196,12 @@ pub struct PlanOptions {
     /// Order of the options (default: price for plan, the order given for compare).
     #[arg(help_heading = "Output", long, value_enum)]
     pub sort: Option<SortKey>,
+    /// Also sweep the rig: every weight format, a range of contexts or of batch sizes, with
+    /// fit, headroom, longest context, largest batch and decode speed (compare sweeps each
+    /// rig, and sweeps formats by itself when a rig cannot hold the request; plan sweeps the
+    /// recommended build).
+    #[arg(help_heading = "Output", long, value_enum, value_name = "WHAT")]
+    pub sweep: Option<crate::plan::sweep::SweepKind>,
     /// Also print the request details, ranking rule, layout rules and every assumption.
     #[arg(help_heading = "Output", long)]
     pub explain: bool,

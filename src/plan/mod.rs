@@ -5,6 +5,7 @@
 //! `llmrig report` and other tools read; see `SCHEMA_VERSION`).
 
 pub mod calibrate;
+pub mod check;
 pub mod comm;
 pub mod constants;
 mod cost;
@@ -18,6 +19,7 @@ pub mod rank;
 mod request;
 pub mod shape;
 pub mod speed;
+pub mod sweep;
 mod training;
 pub mod weights;
 
@@ -187,6 +189,10 @@ pub struct Plan {
     pub rules: Vec<&'static str>,
     /// Warnings about the request as a whole (e.g. a context beyond the model's maximum).
     pub warnings: Vec<String>,
+    /// Format, context or batch sweeps of fixed rigs (`--sweep`, and `compare` of a rig that
+    /// cannot hold the request), with the changes that make it fit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<sweep::Sweep>,
 }
 
 /// Layout and sizing rules every plan states.
@@ -354,38 +360,7 @@ fn evaluate(
             ethernet: layout.layer_split && !req.is_training(),
         },
     );
-    let mut node = node;
-    if let Some(as_of) = &req.prices_as_of {
-        for l in &mut node.lines {
-            l.price_age_months = l
-                .unit_price
-                .as_ref()
-                .and_then(|p| rank::price_age_months(&p.date, as_of));
-        }
-    }
-    let dates: Vec<&str> = node
-        .lines
-        .iter()
-        .filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str()))
-        .collect();
-    let nodes = f64::from(layout.nodes);
-    let fully_priced = node.unpriced.is_empty() && node.priced_total_usd.is_some();
-    let all_nodes = node.priced_total_usd.map(|v| v * nodes);
-    let build = Build {
-        nodes: layout.nodes,
-        total_usd: all_nodes.filter(|_| fully_priced),
-        lower_bound_usd: all_nodes.filter(|_| !fully_priced),
-        fully_priced,
-        oldest_price_date: dates.iter().min().map(|d| d.to_string()),
-        newest_price_date: dates.iter().max().map(|d| d.to_string()),
-        stale_prices: node
-            .lines
-            .iter()
-            .filter(|l| l.price_age_months.is_some_and(rank::is_stale))
-            .map(|l| l.name.clone())
-            .collect(),
-        node,
-    };
+    let build = parts::priced_build(node, layout.nodes, req.prices_as_of.as_deref());
     option.warnings.extend(build.node.warnings.iter().cloned());
     let host = offloaded
         .as_ref()
@@ -545,6 +520,7 @@ fn finish(
         options,
         rules: RULES.to_vec(),
         warnings: request::warnings(model, req),
+        sweeps: Vec::new(),
     }
     .ranked()
 }
