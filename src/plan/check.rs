@@ -5,13 +5,15 @@
 //! (`parts.rs`) and `llmrig build check` on a user's parts list (`list.rs`) both call these.
 use super::constants as c;
 use super::parts::CircuitNeed;
-use crate::catalog::{
-    Case, Catalog, Cooling, FormFactor, Frame, Gpu, Platform, PlatformKind, Psu,
-};
+use crate::catalog::{Case, Catalog, Cooling, FormFactor, Frame, Gpu, Platform, PlatformKind, Psu};
 use serde::Serialize;
 
 mod list;
-pub use list::{check_list, BuildCheck, CheckError, Item, ItemSpec, PartsList};
+mod runs;
+mod verdict;
+pub use list::{CheckError, Item, ItemSpec, PartsList};
+pub use runs::{runnable, Runnable, Runs};
+pub use verdict::{check_list, BuildCheck};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -152,7 +154,10 @@ pub fn slot_findings(p: &Platform, gpu: &Gpu, n: u32) -> Vec<Finding> {
                 out.push(Finding::new(
                     "slots",
                     Severity::Blocks,
-                    format!("'{}' carries at most {} GPUs; the list has {n}", p.name, p.max_gpus),
+                    format!(
+                        "'{}' carries at most {} GPUs; the list has {n}",
+                        p.name, p.max_gpus
+                    ),
                 ));
             }
         }
@@ -229,7 +234,10 @@ pub fn case_findings(case: &Case, p: &Platform, gpu: &Gpu, n: u32) -> Vec<Findin
         (Some(len), Some(max)) if len > max => out.push(Finding::new(
             "gpu-length",
             Severity::Blocks,
-            format!("{} is {len:.0} mm long; '{}' takes {max:.0} mm", gpu.name, case.name),
+            format!(
+                "{} is {len:.0} mm long; '{}' takes {max:.0} mm",
+                gpu.name, case.name
+            ),
         )),
         (Some(_), Some(_)) => {}
         (len, max) => out.push(Finding::new(
@@ -256,14 +264,23 @@ pub fn frame_findings(frame: &Frame, p: &Platform, gpu: &Gpu, n: u32) -> Vec<Fin
         out.push(Finding::new(
             "case-form-factor",
             Severity::Blocks,
-            format!("'{}' takes {} boards; '{}' is {}", frame.name, frame.board_form_factors.join(", "), p.name, p.form_factor),
+            format!(
+                "'{}' takes {} boards; '{}' is {}",
+                frame.name,
+                frame.board_form_factors.join(", "),
+                p.name,
+                p.form_factor
+            ),
         ));
     }
     if frame.gpu_positions < n {
         out.push(Finding::new(
             "case-slots",
             Severity::Blocks,
-            format!("'{}' holds {} GPUs; the list has {n}", frame.name, frame.gpu_positions),
+            format!(
+                "'{}' holds {} GPUs; the list has {n}",
+                frame.name, frame.gpu_positions
+            ),
         ));
     }
     if let (Some(len), Some(max)) = (gpu.length_mm, frame.max_gpu_length_mm) {
@@ -271,7 +288,10 @@ pub fn frame_findings(frame: &Frame, p: &Platform, gpu: &Gpu, n: u32) -> Vec<Fin
             out.push(Finding::new(
                 "gpu-length",
                 Severity::Blocks,
-                format!("{} is {len:.0} mm long; '{}' takes {max:.0} mm", gpu.name, frame.name),
+                format!(
+                    "{} is {len:.0} mm long; '{}' takes {max:.0} mm",
+                    gpu.name, frame.name
+                ),
             ));
         }
     }
@@ -303,7 +323,10 @@ pub fn psu_findings(psu: &Psu, q: u32, gpu: &Gpu, n: u32, dc_load_w: f64) -> Vec
         out.push(Finding::new(
             "psu-capacity",
             Severity::Blocks,
-            format!("{q} × '{}' give {have:.0} W for a {dc_load_w:.0} W DC load", psu.name),
+            format!(
+                "{q} × '{}' give {have:.0} W for a {dc_load_w:.0} W DC load",
+                psu.name
+            ),
         ));
     } else if have < need {
         out.push(Finding::new(
@@ -374,14 +397,16 @@ pub fn circuits(cat: &Catalog, wall_w: f64) -> Vec<CircuitNeed> {
 
 /// The RAM-capacity finding for `total_gib` on a platform of `max_gib`.
 pub fn ram_max_finding(p: &Platform, total_gib: u32) -> Option<Finding> {
-    (total_gib > p.ram_max_gib).then(|| Finding::new(
-        "ram",
-        Severity::Blocks,
-        format!(
-            "{total_gib} GiB of RAM exceeds the platform's {} GiB maximum",
-            p.ram_max_gib
-        ),
-    ))
+    (total_gib > p.ram_max_gib).then(|| {
+        Finding::new(
+            "ram",
+            Severity::Blocks,
+            format!(
+                "{total_gib} GiB of RAM exceeds the platform's {} GiB maximum",
+                p.ram_max_gib
+            ),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -161,9 +161,11 @@ pub fn format_rows(
     rows.sort_by(|a, b| {
         b.fits.cmp(&a.fits).then_with(|| {
             if a.fits {
-                b.bits_per_weight
-                    .total_cmp(&a.bits_per_weight)
-                    .then(b.decode_tokens_per_s.unwrap_or(0.0).total_cmp(&a.decode_tokens_per_s.unwrap_or(0.0)))
+                b.bits_per_weight.total_cmp(&a.bits_per_weight).then(
+                    b.decode_tokens_per_s
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.decode_tokens_per_s.unwrap_or(0.0)),
+                )
             } else {
                 let miss = |r: &SweepRow| r.shortfall_bytes_per_gpu.unwrap_or(f64::INFINITY);
                 miss(a).total_cmp(&miss(b))
@@ -203,17 +205,30 @@ pub fn sweep(
             ladder(512, max, &extra)
                 .into_iter()
                 .map(|ctx| {
-                    let r = PlanRequest { context_tokens: ctx, input_tokens: None, output_tokens: None, ..req.clone() };
+                    let r = PlanRequest {
+                        context_tokens: ctx,
+                        input_tokens: None,
+                        output_tokens: None,
+                        ..req.clone()
+                    };
                     row(model, &r, &option(cat, model, &r, shape, gpu))
                 })
                 .collect()
         }
         SweepKind::Batch => {
-            let top = asked.max_batch.unwrap_or(1).max(req.batch).saturating_mul(2).min(4096);
+            let top = asked
+                .max_batch
+                .unwrap_or(1)
+                .max(req.batch)
+                .saturating_mul(2)
+                .min(4096);
             ladder(1, top, &[req.batch, asked.max_batch.unwrap_or(0)])
                 .into_iter()
                 .map(|b| {
-                    let r = PlanRequest { batch: b, ..req.clone() };
+                    let r = PlanRequest {
+                        batch: b,
+                        ..req.clone()
+                    };
                     row(model, &r, &option(cat, model, &r, shape, gpu))
                 })
                 .collect()

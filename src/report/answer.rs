@@ -83,7 +83,7 @@ pub(super) fn dates_text(b: &Build, names: bool) -> String {
 }
 
 /// `2 × US 15 A/120 V, 1 × US 20 A/120 V or 1 × EU 16 A/230 V`.
-fn circuits_text(b: &Build) -> String {
+pub(super) fn circuits_text(b: &Build) -> String {
     let alts: Vec<String> = b
         .node
         .circuits
