@@ -324,7 +324,7 @@ pub fn psu_findings(psu: &Psu, q: u32, gpu: &Gpu, n: u32, dc_load_w: f64) -> Vec
             "psu-capacity",
             Severity::Blocks,
             format!(
-                "{q} × '{}' give {have:.0} W for a {dc_load_w:.0} W DC load",
+                "{q} × '{}' = {have:.0} W for a {dc_load_w:.0} W DC load",
                 psu.name
             ),
         ));
@@ -333,7 +333,7 @@ pub fn psu_findings(psu: &Psu, q: u32, gpu: &Gpu, n: u32, dc_load_w: f64) -> Vec
             "psu-transients",
             Severity::Blocks,
             format!(
-                "{q} × '{}' give {have:.0} W: the {dc_load_w:.0} W DC load × {} headroom for GPU power spikes needs {need:.0} W (transients trip its over-current protection)",
+                "{q} × '{}' = {have:.0} W: the {dc_load_w:.0} W DC load × {} headroom for GPU power spikes needs {need:.0} W (transients trip its over-current protection)",
                 psu.name,
                 c::PSU_HEADROOM
             ),

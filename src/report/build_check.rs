@@ -56,7 +56,7 @@ pub fn to_text(c: &BuildCheck, width: Option<usize>) -> String {
     push(&verdict_line(c), 2);
     if !c.findings.is_empty() {
         push("", 0);
-        push("Conflicts (BLOCKS: does not work as listed; limits: works below what the parts can do; check: the catalog lacks the figure)", 2);
+        push("Findings (BLOCKS: does not work as listed; limits: works below what the parts can do; check: the catalog lacks the figure)", 2);
         for f in &c.findings {
             push(
                 &format!("{:<6} {}: {}", tag(f.severity), f.rule, f.message),
