@@ -37,11 +37,13 @@ pub struct CheckArgs {
     /// GPUs of one node (`4xv100-pcie-32gb`).
     #[arg(long, value_name = "ID", help_heading = "Parts")]
     pub gpu: Option<String>,
+    /// Drive(s) for the OS and the weights.
     #[arg(long, value_name = "ID", help_heading = "Parts")]
     pub storage: Option<String>,
     /// Power supplies (`2xseasonic-prime-px-2200`).
     #[arg(long, value_name = "ID", help_heading = "Parts")]
     pub psu: Option<String>,
+    /// Case for a desktop board (a server is its own chassis).
     #[arg(long, value_name = "ID", help_heading = "Parts")]
     pub case: Option<String>,
     /// CPU cooler.

@@ -121,7 +121,11 @@ fn the_corrected_build_passes_and_exits_0() {
         out.starts_with("Source article: 4× V100, corrected: passes"),
         "{out}"
     );
-    assert!(!out.contains("BLOCKS"), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("BLOCKS ")), "{out}");
+    assert!(
+        out.contains("check psu-capacity: the catalog lacks the power supplies"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -199,4 +203,37 @@ fn bad_lists_are_errors_with_file_entry_field_and_near_names() {
     let (code, _, err) = run(&["build", "check"]);
     assert_eq!(code, 2);
     assert!(err.contains("no parts"), "{err}");
+}
+
+#[test]
+fn the_article_12_gpu_rig_is_three_priced_nodes_with_a_network_question() {
+    let out = llmrig()
+        .args([
+            "--json",
+            "build",
+            "check",
+            &example("article-12x-v100.toml"),
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let b = &v["build"];
+    assert_eq!(b["nodes"], 3);
+    let node = b["node"]["priced_total_usd"].as_f64().unwrap();
+    assert!((b["lower_bound_usd"].as_f64().unwrap() - 3.0 * node).abs() < 0.01);
+    assert!(
+        (v["power_load_w"].as_f64().unwrap() - 3.0 * b["node"]["wall_load_w"].as_f64().unwrap())
+            .abs()
+            < 0.01
+    );
+    let network = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "missing" && f["message"].as_str().unwrap().contains("3 nodes"));
+    assert!(network.is_some(), "{v}");
+    assert!(rules(&v).contains(&("slot-spacing".into(), "blocks".into())));
 }

@@ -300,9 +300,9 @@ fn an_unpriced_line_makes_the_total_a_lower_bound_and_your_price_counts() {
     assert_eq!(c.build.total_usd, None);
     assert_eq!(c.build.lower_bound_usd, Some(3350.0));
     assert_eq!(c.build.node.unpriced, ["Fixture Board Wide"]);
-    let c = desktop(&format!(
-        "board = {{ id = \"fx-board-wide\", usd = 420, date = \"2026-03\" }}\nnodes = 2\nnetwork = {{ name = \"10 GbE card\" }}"
-    ));
+    let c = desktop(
+        "board = { id = \"fx-board-wide\", usd = 420, date = \"2026-03\" }\nnodes = 2\nnetwork = { name = \"10 GbE card\" }",
+    );
     assert_eq!(
         c.build.node.lines[1].unit_price.as_ref().unwrap().source,
         "list.toml"
@@ -321,9 +321,7 @@ fn an_unpriced_line_makes_the_total_a_lower_bound_and_your_price_counts() {
 
 #[test]
 fn host_rules_socket_ram_and_cooler() {
-    let c = desktop(&format!(
-        "ram = \"5xfx-ram\"\ncpu = \"2xfx-cpu\"\nboard = \"fx-board-wide\""
-    ));
+    let c = desktop("ram = \"5xfx-ram\"\ncpu = \"2xfx-cpu\"\nboard = \"fx-board-wide\"");
     let r = rules(&c.findings);
     assert!(r.contains(&("ram", Severity::Blocks)), "{r:?}"); // 320 GiB on a 256 GiB board
     assert!(r.contains(&("socket", Severity::Blocks)), "{r:?}"); // two CPUs, one socket
@@ -344,6 +342,26 @@ fn host_rules_socket_ram_and_cooler() {
         "{missing:?}"
     );
     assert!(!c.passes);
+}
+
+#[test]
+fn a_part_the_catalog_lacks_is_a_question_and_runs_nothing() {
+    let c = desktop("gpu = { name = \"mystery card\", quantity = 2 }");
+    let f = c
+        .findings
+        .iter()
+        .find(|f| f.rule == "not-in-catalog")
+        .unwrap();
+    assert!(
+        f.message.starts_with("the GPU is not in the catalog"),
+        "{}",
+        f.message
+    );
+    assert_eq!(c.runs, None);
+    assert_eq!(
+        c.build.node.lines[0].note.as_deref(),
+        Some("not in the catalog: not checked")
+    );
 }
 
 #[test]

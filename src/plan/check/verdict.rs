@@ -86,15 +86,23 @@ pub fn check_list(
         (Some(_), None) => f.push(Finding::new("not-in-catalog", Severity::Unknown, "the board is not in the catalog: slots, lanes, sockets and form factor are not checked".into())),
         _ => {}
     }
-    if gpu.is_none() {
-        missing(
+    match (&gpu, g) {
+        (None, _) => missing(
             &mut f,
             Severity::Unknown,
             "no GPU listed: nothing to run models on",
-        );
+        ),
+        (Some(_), None) => f.push(Finding::new(
+            "not-in-catalog",
+            Severity::Unknown,
+            "the GPU is not in the catalog: its slots, cooling, power and what it runs are not checked".into(),
+        )),
+        _ => {}
     }
+    // Cards on risers in an open frame leave the board's slot spacing out of it.
+    let on_risers = riser.as_ref().is_some_and(|r| r.quantity >= n) && frame.is_some();
     if let (Some(p), Some(g)) = (p, g) {
-        gpu_rules(&mut f, p, g, n, &riser, &frame);
+        gpu_rules(&mut f, p, g, n, on_risers);
     }
     let cpu_e = cpu.as_ref().and_then(|l| l.entry);
     if let Some(p) = p.filter(|_| !complete) {
@@ -111,7 +119,6 @@ pub fn check_list(
     }
     // A case for a desktop board; a server or a whole machine is its own chassis.
     if let (Some(p), Some(g)) = (p, g) {
-        let on_risers = riser.as_ref().is_some_and(|r| r.quantity >= n) && frame.is_some();
         match (desktop, &case, &frame) {
             (true, _, Some(fr)) if on_risers => match fr.entry {
                 Some(fr) => f.extend(super::frame_findings(fr, p, g, n)),
@@ -309,19 +316,11 @@ pub fn check_list(
 
 /// Whether the board takes the cards: module type, slots, spacing (unless every card is on a
 /// riser in a frame) and cooling.
-fn gpu_rules<R, F>(
-    f: &mut Vec<Finding>,
-    p: &Platform,
-    g: &Gpu,
-    n: u32,
-    riser: &Option<Line<'_, R>>,
-    frame: &Option<Line<'_, F>>,
-) {
+fn gpu_rules(f: &mut Vec<Finding>, p: &Platform, g: &Gpu, n: u32, on_risers: bool) {
     f.extend(super::slot_findings(p, g, n));
     if g.form_factor != FormFactor::Pcie {
         return;
     }
-    let on_risers = riser.as_ref().is_some_and(|r| r.quantity >= n) && frame.is_some();
     if !on_risers {
         f.extend(super::spacing_finding(p, g, n));
     }
