@@ -5,6 +5,7 @@ use crate::cli::{Cli, Command};
 use crate::output::Printer;
 use std::path::PathBuf;
 
+mod build;
 mod calibrate;
 mod catalog;
 mod import;
@@ -168,6 +169,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Import { path, offline } => import::run(&ctx, &path, offline),
         Command::Plan(args) => plan::plan(&ctx, args),
         Command::Compare(args) => plan::compare(&ctx, args),
+        Command::Build(cmd) => build::run(&ctx, cmd),
         Command::Calibrate => calibrate::run(&ctx),
         Command::Probe(args) => probe::run(&ctx, args),
         Command::Report(args) => report::run(&ctx, args),

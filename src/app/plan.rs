@@ -163,12 +163,12 @@ pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
-    let options: Vec<(u32, &Gpu)> = args
+    let options: Vec<(plan::Shape, &Gpu)> = args
         .options_list
         .iter()
         .map(|(n, g)| Ok((*n, cat.gpus.resolve(g)?)))
         .collect::<anyhow::Result<_>>()?;
-    let mut plan = plan::compare(&cat, &model, &req, &options);
+    let mut plan = plan::compare_shapes(&cat, &model, &req, &options);
     if let Some(key) = args.options.sort {
         plan = plan.sorted(key);
     }

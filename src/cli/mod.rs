@@ -2,10 +2,12 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+mod build;
 mod plan;
 mod probe;
 mod report;
 
+pub use build::{BuildCommand, CheckArgs};
 pub use plan::{CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
 pub use probe::ProbeArgs;
 pub use report::ReportArgs;
@@ -66,6 +68,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Compare rigs side by side for one model (e.g. 4xv100-32gb against 8xa100-80gb).
     Compare(CompareArgs),
+    /// Check a parts list of your own: conflicts, price with dates, power, what it runs.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Check the planner against every published anchor (memory, FLOPs, speed) with its
     /// error and tolerance; exit 1 when one is outside.
     Calibrate,

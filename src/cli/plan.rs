@@ -2,7 +2,7 @@
 use crate::plan::constants::DEFAULT_OUTPUT_TOKENS;
 use crate::plan::{
     Attention, Engine, GpuLayers, KvFormat, LoraTrainable, OffloadTarget, PlanRequest, Recompute,
-    SortKey, WeightFormat, Workload,
+    Shape, SortKey, WeightFormat, Workload,
 };
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -165,6 +165,11 @@ pub struct PlanOptions {
     /// Most nodes a layout may span.
     #[arg(help_heading = "Hardware", long, default_value_t = 64)]
     pub max_nodes: u32,
+    /// GPUs in each node, for several desktops joined by a network (default: as many as the
+    /// catalog's largest platform for the GPU holds).
+    #[arg(help_heading = "Hardware", long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_GPUS_PER_NODE as i64))]
+    pub gpus_per_node: Option<u32>,
     /// Electricity price (default: the catalog's default tariff).
     #[arg(help_heading = "Cost", long)]
     pub usd_per_kwh: Option<f64>,
@@ -191,6 +196,12 @@ pub struct PlanOptions {
     /// Order of the options (default: price for plan, the order given for compare).
     #[arg(help_heading = "Output", long, value_enum)]
     pub sort: Option<SortKey>,
+    /// Also sweep the rig: every weight format, a range of contexts or of batch sizes, with
+    /// fit, headroom, longest context, largest batch and decode speed (compare sweeps each
+    /// rig, and sweeps formats by itself when a rig cannot hold the request; plan sweeps the
+    /// recommended build).
+    #[arg(help_heading = "Output", long, value_enum, value_name = "WHAT")]
+    pub sweep: Option<crate::plan::sweep::SweepKind>,
     /// Also print the request details, ranking rule, layout rules and every assumption.
     #[arg(help_heading = "Output", long)]
     pub explain: bool,
@@ -216,9 +227,10 @@ pub struct PlanArgs {
 pub struct CompareArgs {
     #[command(flatten)]
     pub options: PlanOptions,
-    /// A rig as COUNTxGPU, e.g. 4xv100-32gb (repeatable).
+    /// A rig as COUNTxGPU, e.g. 4xv100-32gb, or NODESxPER_NODExGPU for several machines,
+    /// e.g. 3x4xv100-pcie-32gb (repeatable).
     #[arg(help_heading = "Hardware", long = "option", short = 'o', required = true, value_parser = parse_option)]
-    pub options_list: Vec<(u32, String)>,
+    pub options_list: Vec<(Shape, String)>,
 }
 
 /// Parses `3.5T`, `300B`, `20M`, `1e9` or `1000`.
@@ -267,24 +279,41 @@ pub fn parse_date(s: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `4xv100-32gb` or `4×v100-32gb` into (4, "v100-32gb").
-pub fn parse_option(s: &str) -> Result<(u32, String), String> {
-    let split = s
-        .find(['x', 'X', '×'])
-        .ok_or_else(|| format!("'{s}' is not COUNTxGPU (e.g. 4xv100-32gb)"))?;
+/// Splits `4xrest` at the first `x`/`×` after a number: (4, "rest").
+fn leading_count(s: &str) -> Option<(&str, String)> {
+    let split = s.find(['x', 'X', '×'])?;
     let (count, rest) = s.split_at(split);
-    let gpu = rest.chars().skip(1).collect::<String>();
+    Some((count, rest.chars().skip(1).collect()))
+}
+
+/// Parses a rig: `4xv100-32gb` (4 GPUs, as few nodes as the catalog allows) or
+/// `3x4xv100-32gb` (3 nodes of 4 GPUs each); `×` works for `x`.
+pub fn parse_option(s: &str) -> Result<(Shape, String), String> {
+    let usage = "COUNTxGPU or NODESxPER_NODExGPU (e.g. 4xv100-32gb, 3x4xv100-32gb)";
+    let (count, rest) = leading_count(s).ok_or_else(|| format!("'{s}' is not {usage}"))?;
     let n: u32 = count
         .trim()
         .parse()
         .map_err(|_| format!("'{count}' in '{s}' is not a GPU count"))?;
-    if n == 0 || gpu.trim().is_empty() {
-        return Err(format!(
-            "'{s}' needs a positive count and a GPU, e.g. 4xv100-32gb"
-        ));
+    // A second number makes the first the node count.
+    let per_node =
+        leading_count(&rest).and_then(|(c, gpu)| Some((c.trim().parse::<u32>().ok()?, gpu)));
+    let (shape, gpu) = match per_node {
+        Some((per, gpu)) => (Shape::nodes(n, per), gpu),
+        None => (Shape::gpus(n), rest),
+    };
+    let per = shape.gpus / n.max(1);
+    if n == 0 || per == 0 || gpu.trim().is_empty() {
+        return Err(format!("'{s}' needs positive counts and a GPU: {usage}"));
     }
-    Ok((n, gpu.trim().to_owned()))
+    if shape.nodes.is_some() && per > MAX_GPUS_PER_NODE {
+        return Err(format!("'{s}': at most {MAX_GPUS_PER_NODE} GPUs per node"));
+    }
+    Ok((shape, gpu.trim().to_owned()))
 }
+
+/// Most GPUs one node may hold in `--gpus-per-node` and `NxMxGPU`.
+pub const MAX_GPUS_PER_NODE: u32 = 64;
 
 impl PlanOptions {
     /// The planning request these options describe, for a model of `max_context` tokens.
@@ -341,6 +370,7 @@ impl PlanOptions {
         req.grid_gco2_per_kwh = self.grid_gco2_per_kwh;
         req.utilization = self.utilization;
         req.max_nodes = self.max_nodes;
+        req.gpus_per_node = self.gpus_per_node;
         req.prices_as_of = self.as_of.clone();
         req
     }
@@ -361,13 +391,20 @@ mod tests {
         assert!(parse_count("lots").is_err());
         assert_eq!(
             parse_option("4xv100-32gb").unwrap(),
-            (4, "v100-32gb".into())
+            (Shape::gpus(4), "v100-32gb".into())
         );
         assert_eq!(
             parse_option("8×a100-80gb").unwrap(),
-            (8, "a100-80gb".into())
+            (Shape::gpus(8), "a100-80gb".into())
         );
+        assert_eq!(
+            parse_option("3x4xv100-pcie-32gb").unwrap(),
+            (Shape::nodes(3, 4), "v100-pcie-32gb".into())
+        );
+        assert_eq!(Shape::nodes(3, 4).gpus, 12);
         assert!(parse_option("0xh100").is_err());
+        assert!(parse_option("3x0xh100").is_err());
+        assert!(parse_option("2x65xh100").is_err());
         assert_eq!(parse_gpu_layers("auto").unwrap(), GpuLayers::Auto);
         assert_eq!(parse_gpu_layers("20").unwrap(), GpuLayers::Count(20));
         assert!(parse_gpu_layers("-1").is_err());

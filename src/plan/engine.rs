@@ -68,6 +68,12 @@ constants! {
     /// Time per token for each extra GPU of a llama.cpp layer split (hand-over between devices),
     /// from the same fit (1 to 8 RTX 3090/4090, A6000, L40S, A100, H100 PCIe).
     LLAMA_CPP_STAGE_HOP_US: 475.0, "µs per GPU boundary";
+    /// Time per token at each machine boundary of a llama.cpp layer split over its RPC backend
+    /// (TCP; the RPC README warns of "per-token synchronization costs"): one DGX Spark decodes a
+    /// 27B Q4_K_M model at 12.83 tok/s, two joined by their QSFP cable at 12.42 (LLMKube issue
+    /// #1423, 2026-08), so the boundary adds 1/12.42 − 1/12.83 s. The activation bytes over the
+    /// link's rate come on top.
+    LLAMA_CPP_RPC_HOP_US: 2570.0, "µs per machine boundary";
     /// llama.cpp prompt processing as a fraction of the FP16 peak it computes in (cuBLAS with
     /// CUBLAS_COMPUTE_16F, i.e. the FP16-accumulate rate on GeForce): pp512 of Llama 3 8B F16 is
     /// 46 % on an RTX 4090 and 40 % on an A100 PCIe (XiongjieDai tables).
@@ -211,9 +217,11 @@ impl Engine {
         self.split() == Split::Tensor
     }
 
-    /// Whether one replica may span nodes (llama.cpp's RPC backend is not planned).
+    /// Whether one replica may span nodes: tensor-parallel engines pipeline across them, and
+    /// llama.cpp splits layers across machines with its RPC backend (`rpc-server` on each);
+    /// transformers' device_map stays in one process on one machine.
     pub fn spans_nodes(self) -> bool {
-        self.split() == Split::Tensor
+        self != Engine::Transformers
     }
 
     /// Whether the engine offloads layers or experts to host RAM and computes them there.
@@ -322,6 +330,14 @@ impl Engine {
     pub fn stage_hop_s(self) -> Option<f64> {
         match self {
             Engine::LlamaCpp => Some(LLAMA_CPP_STAGE_HOP_US * 1e-6),
+            _ => None,
+        }
+    }
+
+    /// Fixed seconds per token at each machine boundary of a layer split (llama.cpp RPC).
+    pub fn machine_hop_s(self) -> Option<f64> {
+        match self {
+            Engine::LlamaCpp => Some(LLAMA_CPP_RPC_HOP_US * 1e-6),
             _ => None,
         }
     }

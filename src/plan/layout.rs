@@ -4,8 +4,9 @@
 //! - Tensor parallelism (TP) stays inside one node, and its degree must divide the attention
 //!   heads; KV heads are split when TP divides them and replicated when TP is a multiple of them.
 //! - Tensor-parallel engines (vLLM, SGLang, TensorRT-LLM) pipeline (PP) only across nodes unless
-//!   `--pp` asks for stages inside one; layer-split engines (llama.cpp, transformers) put
-//!   consecutive layers on any number of GPUs of one node.
+//!   `--pp` asks for stages inside one, or the heads admit no TP degree that fills a node;
+//!   layer-split engines put consecutive layers on any number of GPUs of one node, and llama.cpp
+//!   (its RPC backend) over whole nodes too.
 //! - Training may also pipeline inside a node and adds data parallelism (DP); ZeRO-2/3 shard
 //!   over DP and (as in DeepSpeed) cannot be combined with PP.
 //! - Inference data parallelism (`--dp`) runs independent replicas.
@@ -142,9 +143,14 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
     if nodes > 1 && !(group.is_multiple_of(per_node) || per_node.is_multiple_of(group)) {
         return out;
     }
-    match req.engine().split() {
+    let engine = req.engine();
+    match engine.split() {
         Split::Layer => {
-            if group <= per_node && group <= layers && pinned(req.tp, 1) && pinned(req.pp, group) {
+            // Across machines only when the engine spans them (llama.cpp's RPC backend), and
+            // then over whole nodes.
+            let spans =
+                group <= per_node || (engine.spans_nodes() && group.is_multiple_of(per_node));
+            if spans && group <= layers && pinned(req.tp, 1) && pinned(req.pp, group) {
                 out.push(at(1, group, dp, true));
             }
         }
@@ -164,9 +170,18 @@ pub fn layouts_with(model: &Model, req: &PlanRequest, gpus: u32, node_size: u32)
             }
         }
         Split::Tensor => {
-            for tp in legal_tp(model, per_node) {
+            // TP fills a node; where the heads forbid that degree (a node of 3 for 232 heads),
+            // the largest legal degree that divides the node, with stages inside it too.
+            let legal = legal_tp(model, per_node);
+            let node_tp = legal
+                .iter()
+                .copied()
+                .filter(|t| per_node.is_multiple_of(*t))
+                .max()
+                .unwrap_or(1);
+            for tp in legal {
                 let pp = group / tp;
-                let default_tp = req.tp.is_some() || tp == per_node;
+                let default_tp = req.tp.is_some() || tp == node_tp;
                 if group.is_multiple_of(tp)
                     && default_tp
                     && pinned(req.tp, tp)

@@ -5,6 +5,7 @@
 //! `llmrig report` and other tools read; see `SCHEMA_VERSION`).
 
 pub mod calibrate;
+pub mod check;
 pub mod comm;
 pub mod constants;
 mod cost;
@@ -16,7 +17,9 @@ pub mod offload;
 pub mod parts;
 pub mod rank;
 mod request;
+pub mod shape;
 pub mod speed;
+pub mod sweep;
 mod training;
 pub mod weights;
 
@@ -32,6 +35,7 @@ pub use request::{
     check, Attention, Efficiencies, GpuLayers, LoraTrainable, OffloadTarget, PlanError,
     PlanRequest, Recompute, Workload,
 };
+pub use shape::{compare, compare_shapes, Shape};
 pub use speed::{Speed, TrainingTime};
 
 use crate::catalog::{Catalog, ComputeDtype, Electricity, Gpu, Model};
@@ -106,7 +110,21 @@ pub struct GpuOption {
     pub warnings: Vec<String>,
 }
 
+/// `8×a100-sxm4-80gb`, or `3×4×v100-pcie-32gb` for 3 nodes of 4.
+pub fn rig_name(gpus: u32, nodes: u32, gpu_id: &str) -> String {
+    if nodes > 1 {
+        format!("{nodes}×{}×{gpu_id}", gpus / nodes)
+    } else {
+        format!("{gpus}×{gpu_id}")
+    }
+}
+
 impl GpuOption {
+    /// The rig in short: `8×a100-sxm4-80gb`, `3×4×v100-pcie-32gb` (3 nodes of 4).
+    pub fn rig(&self) -> String {
+        rig_name(self.gpus, self.layout.map_or(1, |l| l.nodes), &self.gpu_id)
+    }
+
     /// An option that does not fit, with the layout that came closest, if any.
     fn unfit(
         gpu: &Gpu,
@@ -171,6 +189,10 @@ pub struct Plan {
     pub rules: Vec<&'static str>,
     /// Warnings about the request as a whole (e.g. a context beyond the model's maximum).
     pub warnings: Vec<String>,
+    /// Format, context or batch sweeps of fixed rigs (`--sweep`, and `compare` of a rig that
+    /// cannot hold the request), with the changes that make it fit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<sweep::Sweep>,
 }
 
 /// Layout and sizing rules every plan states.
@@ -335,40 +357,10 @@ fn evaluate(
             offload_host_bytes: mem.offload_host_bytes_per_node
                 + offloaded.as_ref().map_or(0.0, |o| o.host_kv_cache_bytes) / layout.nodes as f64,
             nic_per_gpu: req.is_training(),
+            ethernet: layout.layer_split && !req.is_training(),
         },
     );
-    let mut node = node;
-    if let Some(as_of) = &req.prices_as_of {
-        for l in &mut node.lines {
-            l.price_age_months = l
-                .unit_price
-                .as_ref()
-                .and_then(|p| rank::price_age_months(&p.date, as_of));
-        }
-    }
-    let dates: Vec<&str> = node
-        .lines
-        .iter()
-        .filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str()))
-        .collect();
-    let nodes = f64::from(layout.nodes);
-    let fully_priced = node.unpriced.is_empty() && node.priced_total_usd.is_some();
-    let all_nodes = node.priced_total_usd.map(|v| v * nodes);
-    let build = Build {
-        nodes: layout.nodes,
-        total_usd: all_nodes.filter(|_| fully_priced),
-        lower_bound_usd: all_nodes.filter(|_| !fully_priced),
-        fully_priced,
-        oldest_price_date: dates.iter().min().map(|d| d.to_string()),
-        newest_price_date: dates.iter().max().map(|d| d.to_string()),
-        stale_prices: node
-            .lines
-            .iter()
-            .filter(|l| l.price_age_months.is_some_and(rank::is_stale))
-            .map(|l| l.name.clone())
-            .collect(),
-        node,
-    };
+    let build = parts::priced_build(node, layout.nodes, req.prices_as_of.as_deref());
     option.warnings.extend(build.node.warnings.iter().cloned());
     let host = offloaded
         .as_ref()
@@ -385,8 +377,19 @@ fn evaluate(
     option
         .warnings
         .extend(comm::link_warnings(req, gpu, &layout));
+    // Nodes talk over the link their parts list names (an adapter or a machine-to-machine
+    // cable), else the catalog's fastest InfiniBand.
+    let listed = build
+        .node
+        .lines
+        .iter()
+        .filter(|l| l.kind == "network")
+        .find_map(|l| cat.network.get(l.id.as_deref()?))
+        .map(|n| n.gbit_per_s);
     let env = speed::Env {
-        network: comm::fastest_network(cat).map(comm::network),
+        network: listed
+            .or_else(|| comm::fastest_network(cat))
+            .map(comm::network),
         placement,
         host,
     };
@@ -517,6 +520,7 @@ fn finish(
         options,
         rules: RULES.to_vec(),
         warnings: request::warnings(model, req),
+        sweeps: Vec::new(),
     }
     .ranked()
 }
@@ -566,7 +570,7 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
     let options = gpus
         .iter()
         .map(|gpu| {
-            let node = node_size(cat, gpu);
+            let node = req.gpus_per_node.unwrap_or_else(|| node_size(cat, gpu));
             match layout::smallest_fit(model, req, node, gpu.memory_bytes()) {
                 Ok((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
                 Err(closest) => {
@@ -595,55 +599,8 @@ pub fn plan(cat: &Catalog, model: &Model, req: &PlanRequest, gpus: &[&Gpu]) -> P
     finish("plan", cat, model, req, options)
 }
 
-/// Evaluates explicit `N × GPU` options side by side.
-pub fn compare(cat: &Catalog, model: &Model, req: &PlanRequest, options: &[(u32, &Gpu)]) -> Plan {
-    let tariff = electricity(cat, req);
-    let evaluated = options
-        .iter()
-        .map(|&(n, gpu)| {
-            let node = node_size(cat, gpu);
-            match layout::best_with(model, req, n, node, gpu.memory_bytes()) {
-                Some((l, mem)) => evaluate(cat, model, req, gpu, l, mem, &tariff),
-                None => GpuOption::unfit(gpu, req, n, None, illegal_reason(model, req, n, node)),
-            }
-        })
-        .collect();
-    finish("comparison", cat, model, req, evaluated)
-}
-
 fn has_pins(req: &PlanRequest) -> bool {
     req.tp.is_some() || req.pp.is_some() || req.dp.is_some()
-}
-
-fn illegal_reason(model: &Model, req: &PlanRequest, n: u32, node: u32) -> String {
-    if n > node && !n.is_multiple_of(node) {
-        return format!("{n} GPUs is not a whole number of {node}-GPU nodes");
-    }
-    if n.div_ceil(node) > req.max_nodes {
-        return format!("{n} GPUs needs more than --max-nodes {}", req.max_nodes);
-    }
-    let engine = req.engine();
-    if has_pins(req) {
-        return format!(
-            "{n} GPUs admit no {} layout with the fixed --tp/--pp/--dp",
-            engine.name()
-        );
-    }
-    if !req.is_training() && engine.split() == engine::Split::Layer {
-        return format!(
-            "{n} GPUs is not a legal {} layout: a layer split stays inside one {node}-GPU node and has at most one GPU per layer ({} layers)",
-            engine.name(),
-            model.num_hidden_layers
-        );
-    }
-    let legal = layout::legal_tp(model, node);
-    format!(
-        "{n} GPUs is not a legal layout for {}: tensor-parallel degrees must divide {} attention heads ({} KV heads); legal inside a node: {}",
-        model.id,
-        model.num_attention_heads,
-        model.num_key_value_heads,
-        legal.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-    )
 }
 
 #[cfg(test)]

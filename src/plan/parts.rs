@@ -1,5 +1,6 @@
 //! The parts list for one node of a layout: platform, CPU, RAM, storage, PSU, case, cooling,
 //! network, with dated prices, power draw and the circuits it needs.
+use super::check::{self, units, Spacing};
 use super::constants as c;
 use crate::catalog::{
     preferred_price, Catalog, Cooling, FormFactor, Gpu, Platform, PlatformKind, Price,
@@ -126,24 +127,6 @@ fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartL
 /// The GPU line's note when the platform is a system sold with exactly the GPUs the layout uses.
 pub const IN_SYSTEM_PRICE: &str = "included in the system price";
 
-/// Whole units of `per_unit` that cover `need`, at least one. Catalog validation keeps both
-/// positive and finite; the guard keeps a zero, NaN or overflow from ever becoming a silently
-/// wrapped or saturated count.
-fn units(need: f64, per_unit: f64) -> u32 {
-    let n = (need / per_unit).ceil();
-    if n.is_finite() && n >= 1.0 {
-        n.min(f64::from(u32::MAX)) as u32
-    } else {
-        1
-    }
-}
-
-/// Slots from the first GPU slot to the end of the last card: where `n` cards of `width`
-/// slots sit every `spacing` slots.
-fn slots_spanned(n: u32, spacing: u32, width: u32) -> u32 {
-    (n.saturating_sub(1)) * spacing + width
-}
-
 /// Picks the platform for `n` GPUs of this kind, with any fit warnings; the flag says whether
 /// the cards fit it as built (false: risers or other cards needed).
 fn choose_platform<'a>(
@@ -167,41 +150,19 @@ fn choose_platform<'a>(
         }
         return cheapest(boards, |_| 1).map(|(p, price, _)| (p, price, true));
     }
-    let width = gpu.slot_width.unwrap_or(2) as u32;
     // Passive cards rely on a server chassis pushing air through their fins.
     let passive = gpu.cooling == Cooling::Passive;
-    let holds = |p: &Platform| {
-        p.max_gpus >= n
-            && p.x16_slots >= n
-            && match p.kind {
-                PlatformKind::PcieServer => true,
-                PlatformKind::WorkstationBoard => !passive,
-                PlatformKind::BaseboardServer | PlatformKind::System => false,
-            }
-    };
     // Spacing decides whether the cards sit side by side: known and wide enough, unknown (a
     // warning, not a rejection: the catalog lacks the figure), or known too narrow (risers).
-    #[derive(PartialEq, Clone, Copy)]
-    enum Spacing {
-        Fits,
-        Unknown,
-        TooNarrow,
-    }
-    let spacing = |p: &Platform| match p.gpu_slot_spacing {
-        _ if n <= 1 => Spacing::Fits,
-        Some(s) if s >= width => Spacing::Fits,
-        Some(_) => Spacing::TooNarrow,
-        None => Spacing::Unknown,
-    };
     // A platform that holds the cards beats one that needs risers; then a priced one beats an
     // unpriced one (so builds become fully priced); then a known spacing; then the price.
     let pick = all
         .iter()
         .copied()
-        .filter(|(p, _)| holds(p))
+        .filter(|(p, _)| check::holds(p, gpu, n))
         .min_by(|a, b| {
             let key = |(p, price): &(&Platform, Option<&Price>)| {
-                let s = spacing(p);
+                let s = check::spacing(p, gpu, n);
                 (
                     s == Spacing::TooNarrow,
                     price.is_none(),
@@ -226,28 +187,10 @@ fn choose_platform<'a>(
         ));
         return None;
     };
-    match (spacing(p), p.gpu_slot_spacing) {
-        (Spacing::Fits, _) => Some((p, price, true)),
-        // A GPU server is built for dual-slot cards; only wider ones need checking there.
-        (Spacing::Unknown, _) if p.kind == PlatformKind::PcieServer && width <= 2 => {
-            Some((p, price, true))
-        }
-        (Spacing::Unknown, _) => {
-            warnings.push(format!(
-                "the catalog does not give the slot spacing of '{}': check that {n} × {width}-slot cards fit side by side (else use PCIe risers)",
-                p.name
-            ));
-            Some((p, price, true))
-        }
-        (Spacing::TooNarrow, spacing) => {
-            warnings.push(format!(
-                "{n} × {width}-slot cards on '{}' ({}-slot spacing) do not fit side by side: use PCIe risers and an open frame, blower-style or water-cooled cards",
-                p.name,
-                spacing.unwrap_or_default()
-            ));
-            Some((p, price, false))
-        }
-    }
+    let finding = check::spacing_finding(p, gpu, n);
+    let side_by_side = check::spacing(p, gpu, n) != Spacing::TooNarrow;
+    warnings.extend(finding.map(|f| f.message));
+    Some((p, price, side_by_side))
 }
 
 /// What to build for one node of `n` GPUs.
@@ -263,6 +206,9 @@ pub struct NodeInputs<'a> {
     pub offload_host_bytes: f64,
     /// Training workloads put one NIC per GPU across nodes; inference one per node.
     pub nic_per_gpu: bool,
+    /// The nodes pass one token's activations over TCP (a llama.cpp RPC layer split), so an
+    /// Ethernet link serves; otherwise pipeline and training traffic gets InfiniBand.
+    pub ethernet: bool,
 }
 
 /// Builds one node's parts list.
@@ -309,12 +255,8 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
             "no suitable platform in the catalog",
         )),
         Some((p, price)) => {
-            let lanes_needed = 16 * n;
-            if !complete && p.cpu_pcie_lanes < lanes_needed && gpu.form_factor == FormFactor::Pcie {
-                warnings.push(format!(
-                    "'{}' has {} CPU PCIe lanes for {n} GPUs ({lanes_needed} for x16 each): some GPUs run at x8",
-                    p.name, p.cpu_pcie_lanes
-                ));
+            if !complete && gpu.form_factor == FormFactor::Pcie {
+                warnings.extend(check::lanes_finding(p, p.cpu_pcie_lanes, n).map(|f| f.message));
             }
             lines.push(line(
                 "platform",
@@ -403,51 +345,38 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         }
     } else if input.nodes > 1 {
         let nics = if input.nic_per_gpu { n } else { 1 };
-        // A priced adapter keeps the build priced; among those, the fastest.
-        let ib = cat
-            .network
-            .iter()
-            .filter(|x| x.kind == "infiniband")
-            .min_by(|a, b| {
-                let key = |x: &crate::catalog::Network| preferred_price(&x.prices).is_none();
-                key(a)
-                    .cmp(&key(b))
-                    .then(b.gbit_per_s.total_cmp(&a.gbit_per_s))
-            });
-        match ib {
+        let (kind, fabric) = if input.ethernet {
+            ("ethernet", "Ethernet")
+        } else {
+            ("infiniband", "InfiniBand")
+        };
+        match adapter(cat, kind) {
             Some(nic) => lines.push(line(
                 "network",
                 &nic.id,
                 &nic.name,
                 nics,
                 preferred_price(&nic.prices),
-                None,
+                input
+                    .ethernet
+                    .then(|| "llama.cpp RPC sends one token's activations per hop: any Ethernet port serves".into()),
             )),
             None => lines.push(missing(
                 "network",
-                "InfiniBand adapter".into(),
+                format!("{fabric} adapter"),
                 nics,
-                "no InfiniBand adapter in the catalog",
+                &format!("no {fabric} adapter in the catalog"),
             )),
         }
         lines.push(missing(
             "network",
-            "InfiniBand switch ports and cables".into(),
+            format!("{fabric} switch ports and cables"),
             1,
             "not in the catalog: price them for your cluster",
         ));
     }
 
-    let circuits = cat
-        .circuits
-        .iter()
-        .map(|ci| CircuitNeed {
-            circuit: ci.id.clone(),
-            name: ci.name.clone(),
-            continuous_w: ci.continuous_w,
-            count: units(wall_load_w, ci.continuous_w),
-        })
-        .collect();
+    let circuits = check::circuits(cat, wall_load_w);
 
     let storage = lines
         .iter()
@@ -455,18 +384,6 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         .and_then(|l| l.id.as_deref())
         .and_then(|id| cat.storage.get(id));
     let load_time_s = storage.map(|s| input.node_weight_bytes / (s.read_gb_per_s * 1e9));
-    // Folded from +0.0: an empty f64 sum is -0.0.
-    let priced: Vec<f64> = lines.iter().filter_map(|l| l.total_usd).collect();
-    // Rounded to cents: sums of prices like $299.99 should not read $3,857.8599999.
-    let priced_total_usd = (!priced.is_empty())
-        .then(|| (priced.iter().fold(0.0, |a, b| a + b) * 100.0).round() / 100.0);
-    let unpriced = lines
-        .iter()
-        .filter(|l| {
-            l.total_usd.is_none() && l.note.as_deref().is_none_or(|n| !n.starts_with("included"))
-        })
-        .map(|l| l.name.clone())
-        .collect();
     let gpu_cost_known = gpu_price.is_some()
         || (gpus_included && platform.is_some_and(|(_, price)| price.is_some()));
     // Several whole machines need software (and without a catalog cable, a link) the parts
@@ -475,20 +392,118 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         && !(whole_machines.is_some() && input.nodes > 1)
         && lines.iter().all(|l| l.id.is_some() || l.kind != "case");
     NodeBuild {
-        gpus_per_node: n,
-        gpu_cost_known,
-        builds_as_listed,
-        lines,
-        priced_total_usd,
-        unpriced,
-        dc_load_w,
-        wall_load_w,
-        wall_idle_w,
-        psu_capacity_w: psu_capacity,
-        circuits,
         load_time_s,
-        warnings,
+        ..NodeBuild::from_lines(NodeFigures {
+            gpus_per_node: n,
+            lines,
+            gpu_cost_known,
+            builds_as_listed,
+            dc_load_w,
+            wall_load_w,
+            wall_idle_w,
+            psu_capacity_w: psu_capacity,
+            circuits,
+            warnings,
+        })
     }
+}
+
+/// What a node's parts and power come to, before the priced sums.
+pub struct NodeFigures {
+    pub gpus_per_node: u32,
+    pub lines: Vec<PartLine>,
+    pub gpu_cost_known: bool,
+    pub builds_as_listed: bool,
+    pub dc_load_w: f64,
+    pub wall_load_w: f64,
+    pub wall_idle_w: f64,
+    pub psu_capacity_w: f64,
+    pub circuits: Vec<CircuitNeed>,
+    pub warnings: Vec<String>,
+}
+
+impl NodeBuild {
+    /// The node with its priced total and unpriced lines summed from its lines.
+    pub fn from_lines(f: NodeFigures) -> NodeBuild {
+        // Folded from +0.0: an empty f64 sum is -0.0.
+        let priced: Vec<f64> = f.lines.iter().filter_map(|l| l.total_usd).collect();
+        // Rounded to cents: sums of prices like $299.99 should not read $3,857.8599999.
+        let priced_total_usd = (!priced.is_empty())
+            .then(|| (priced.iter().fold(0.0, |a, b| a + b) * 100.0).round() / 100.0);
+        let unpriced = f
+            .lines
+            .iter()
+            .filter(|l| {
+                l.total_usd.is_none()
+                    && l.note.as_deref().is_none_or(|n| !n.starts_with("included"))
+            })
+            .map(|l| l.name.clone())
+            .collect();
+        NodeBuild {
+            gpus_per_node: f.gpus_per_node,
+            gpu_cost_known: f.gpu_cost_known,
+            builds_as_listed: f.builds_as_listed,
+            lines: f.lines,
+            priced_total_usd,
+            unpriced,
+            dc_load_w: f.dc_load_w,
+            wall_load_w: f.wall_load_w,
+            wall_idle_w: f.wall_idle_w,
+            psu_capacity_w: f.psu_capacity_w,
+            circuits: f.circuits,
+            load_time_s: None,
+            warnings: f.warnings,
+        }
+    }
+}
+
+/// All nodes of a build priced: the total only when every line has a price, else the priced
+/// lines' sum as a lower bound; price dates and ages counted to `as_of`.
+pub fn priced_build(mut node: NodeBuild, nodes: u32, as_of: Option<&str>) -> super::Build {
+    if let Some(as_of) = as_of {
+        for l in &mut node.lines {
+            l.price_age_months = l
+                .unit_price
+                .as_ref()
+                .and_then(|p| super::rank::price_age_months(&p.date, as_of));
+        }
+    }
+    let dates: Vec<&str> = node
+        .lines
+        .iter()
+        .filter_map(|l| l.unit_price.as_ref().map(|p| p.date.as_str()))
+        .collect();
+    let fully_priced = node.unpriced.is_empty() && node.priced_total_usd.is_some();
+    let all_nodes = node.priced_total_usd.map(|v| v * f64::from(nodes));
+    super::Build {
+        nodes,
+        total_usd: all_nodes.filter(|_| fully_priced),
+        lower_bound_usd: all_nodes.filter(|_| !fully_priced),
+        fully_priced,
+        oldest_price_date: dates.iter().min().map(|d| d.to_string()),
+        newest_price_date: dates.iter().max().map(|d| d.to_string()),
+        stale_prices: node
+            .lines
+            .iter()
+            .filter(|l| l.price_age_months.is_some_and(super::rank::is_stale))
+            .map(|l| l.name.clone())
+            .collect(),
+        node,
+    }
+}
+
+/// The network adapter multi-node builds get: a priced one keeps the build priced; among
+/// those, the fastest.
+pub fn adapter<'a>(cat: &'a Catalog, kind: &str) -> Option<&'a crate::catalog::Network> {
+    cat.network
+        .iter()
+        .filter(|x| x.kind == kind)
+        .min_by(|a, b| {
+            let key = |x: &crate::catalog::Network| preferred_price(&x.prices).is_none();
+            key(a)
+                .cmp(&key(b))
+                .then(b.gbit_per_s.total_cmp(&a.gbit_per_s))
+        })
 }
 
 /// CPU, RAM, storage, case and cooler for a platform that does not include them. Returns the
@@ -546,12 +561,7 @@ fn add_host_parts(
     match cheapest(kits, |k| units(need_gib, k.capacity_gib.into())) {
         Some((k, price, q)) => {
             let total = q.saturating_mul(k.capacity_gib);
-            if total > p.ram_max_gib {
-                warnings.push(format!(
-                    "{total} GiB of RAM exceeds the platform's {} GiB maximum",
-                    p.ram_max_gib
-                ));
-            }
+            warnings.extend(check::ram_max_finding(p, total).map(|f| f.message));
             lines.push(line(
                 "ram",
                 &k.id,
@@ -607,17 +617,12 @@ fn add_host_parts(
     }
     // Cards on risers go in an open frame (its own line), not a case.
     if side_by_side {
-        let width = input.gpu.slot_width.unwrap_or(2) as u32;
-        let slots = slots_spanned(n, p.gpu_slot_spacing.unwrap_or(width), width) + 1;
+        let slots = check::case_slots_needed(p, input.gpu, n);
         let length = input.gpu.length_mm.unwrap_or(0.0);
         let cases = priced(
             cat.cases
                 .iter()
-                .filter(|x| {
-                    x.board_form_factors.iter().any(|f| f == &p.form_factor)
-                        && x.expansion_slots >= slots
-                        && x.max_gpu_length_mm.is_none_or(|m| m >= length)
-                })
+                .filter(|x| check::case_fits(x, p, input.gpu, n))
                 .map(|x| (x, x.prices.as_slice())),
         );
         match cheapest(cases, |_| 1) {
@@ -651,17 +656,6 @@ fn add_host_parts(
     cpu_tdp
 }
 
-/// Connectors each GPU needs, as (PCIe 8-pin, 12V-2x6/12VHPWR).
-fn connectors(gpu: &Gpu) -> (u32, u32) {
-    let count = |kinds: &[&str]| {
-        gpu.power_connectors
-            .iter()
-            .filter(|c| kinds.contains(&c.as_str()))
-            .count() as u32
-    };
-    (count(&["8-pin-pcie"]), count(&["12vhpwr", "12v-2x6"]))
-}
-
 /// PSUs for a workstation: one unit if one is large enough, else several of the largest.
 /// Returns the installed capacity and the efficiency used for wall power.
 fn add_psus(
@@ -672,7 +666,7 @@ fn add_psus(
     lines: &mut Vec<PartLine>,
     warnings: &mut Vec<String>,
 ) -> (f64, f64) {
-    let need = dc_load_w * c::PSU_HEADROOM;
+    let need = check::psu_need_w(dc_load_w);
     let all = priced(cat.psus.iter().map(|x| (x, x.prices.as_slice())));
     let single: Vec<_> = all
         .iter()
@@ -699,17 +693,11 @@ fn add_psus(
         ));
         return (0.0, c::DEFAULT_PSU_EFFICIENCY);
     };
-    let (eight, twelve) = connectors(gpu);
-    for (need, have, what) in [
-        (eight * n, psu.pcie_8pin, "PCIe 8-pin"),
-        (twelve * n, psu.connectors_12v_2x6, "12V-2x6"),
-    ] {
-        match have.map(|h| h * q) {
-            Some(h) if need > h => warnings.push(format!("{n} GPUs need {need} {what} connectors; the PSU set has {h}")),
-            None if need > 0 => warnings.push(format!("{n} GPUs need {need} {what} connectors; the catalog does not list how many '{}' has", psu.name)),
-            _ => {}
-        }
-    }
+    warnings.extend(
+        check::connector_findings(psu, q, gpu, n)
+            .into_iter()
+            .map(|f| f.message),
+    );
     let note = format!(
         "{dc_load_w:.0} W DC load × {} headroom = {need:.0} W",
         c::PSU_HEADROOM

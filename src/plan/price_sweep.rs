@@ -52,6 +52,11 @@ const UNPRICED: &[(&str, &str, &str)] = &[
         "no dated ConnectX price was found",
     ),
     (
+        "network",
+        "nvidia-connectx-6-200gbe",
+        "no dated ConnectX price was found",
+    ),
+    (
         "gpu",
         "mi325x",
         "no dated MI325X card or platform price was found",
@@ -197,6 +202,10 @@ fn exception(gpu: &Gpu, line: &PartLine) -> Option<&'static str> {
         // Several nodes need a switch and cables; the catalog has adapters only.
         "network" if line.name.starts_with("InfiniBand switch") => {
             Some("no InfiniBand switch with a dated price in the catalog")
+        }
+        // A llama.cpp RPC split over several machines: an Ethernet switch and cables.
+        "network" if line.name.starts_with("Ethernet switch") => {
+            Some("no Ethernet switch with a dated price in the catalog")
         }
         // Cards that do not fit side by side on the board.
         "riser" => Some("no PCIe risers or open frame with a dated price in the catalog"),

@@ -144,6 +144,10 @@ pub struct PlanRequest {
     pub utilization: f64,
     /// Most nodes a layout may span.
     pub max_nodes: u32,
+    /// GPUs in each node (several desktops of 4, say); the catalog's largest platform for the
+    /// GPU when absent.
+    #[serde(default)]
+    pub gpus_per_node: Option<u32>,
     /// The engine; the default for the weight format when absent (see [`Engine::default_for`]).
     #[serde(default)]
     pub engine: Option<Engine>,
@@ -209,6 +213,7 @@ impl PlanRequest {
             electricity: None,
             utilization: 1.0,
             max_nodes: 64,
+            gpus_per_node: None,
             engine: None,
             input_tokens: None,
             output_tokens: None,
@@ -311,6 +316,7 @@ pub fn check(model: &Model, req: &PlanRequest) -> Result<(), PlanError> {
         ("context", req.context_tokens),
         ("batch", req.batch),
         ("max-nodes", req.max_nodes as u64),
+        ("gpus-per-node", req.gpus_per_node.unwrap_or(1) as u64),
     ]
     .into_iter()
     .chain(

@@ -277,6 +277,42 @@ impl Replica<'_> {
     }
 }
 
+/// The stage boundaries one token crosses in a replica: inside a node, and between nodes.
+#[derive(Debug, Clone, Copy)]
+struct Boundaries {
+    inside: f64,
+    across: f64,
+}
+
+impl Boundaries {
+    /// Seconds per boundary, averaged over the replica's boundaries.
+    /// (A kind of boundary the replica lacks adds nothing, even where its link is unknown.)
+    fn average(self, inside_s: f64, across_s: f64) -> f64 {
+        let n = self.inside + self.across;
+        let part = |count: f64, s: f64| if count > 0.0 { count * s } else { 0.0 };
+        if n == 0.0 {
+            0.0
+        } else {
+            (part(self.inside, inside_s) + part(self.across, across_s)) / n
+        }
+    }
+}
+
+/// Boundaries of a layout's pipeline: a replica of tp × pp GPUs spans whole nodes (or shares
+/// one), so pp − 1 boundaries of which one fewer than its nodes are between nodes.
+fn stage_boundaries(layout: &Layout) -> Boundaries {
+    let stages = layout.pp.saturating_sub(1) as f64;
+    let nodes = layout
+        .replica_gpus()
+        .div_ceil(layout.gpus_per_node.max(1))
+        .max(1);
+    let across = (nodes - 1) as f64;
+    Boundaries {
+        inside: (stages - across).max(0.0),
+        across: across.min(stages),
+    }
+}
+
 /// Decode, prefill and serving speed for an inference layout; `None` when offloaded weights
 /// need a host bandwidth nobody knows.
 pub fn inference(
@@ -304,11 +340,9 @@ pub fn inference(
     let tp_link = comm::tp_link(gpu, layout.tp);
     // Stages on one node hand over between two of its GPUs; across nodes over the network.
     let network = env.network.filter(|_| layout.nodes > 1);
-    let hop_link = network
-        .or_else(|| comm::tp_link(gpu, 2))
-        .unwrap_or_else(|| comm::pcie(gpu));
-    let stage_hop = engine.stage_hop_s().filter(|_| layout.nodes == 1);
+    let local_link = comm::tp_link(gpu, 2).unwrap_or_else(|| comm::pcie(gpu));
     let hidden = model.hidden_size as f64;
+    let boundaries = stage_boundaries(layout);
     let kv_share = if model.is_mla() {
         1.0
     } else {
@@ -326,11 +360,15 @@ pub fn inference(
         compute: (tflops * 1e12 * mfu).max(1.0),
         tp_link,
         hop: Box::new(move |b: f64| {
-            if layout.pp <= 1 {
-                0.0
-            } else {
-                stage_hop.unwrap_or_else(|| hop_link.send_s(b * hidden * ACTIVATION_BYTES))
-            }
+            let bytes = b * hidden * ACTIVATION_BYTES;
+            let inside = engine
+                .stage_hop_s()
+                .unwrap_or_else(|| local_link.send_s(bytes));
+            let across = network.map_or(inside, |net| match engine.machine_hop_s() {
+                Some(fixed) => fixed + bytes / (net.gb_per_s * 1e9),
+                None => net.send_s(bytes),
+            });
+            boundaries.average(inside, across)
         }),
         host: env.host.as_ref().map(|h| h.gb_per_s * 1e9 * h.efficiency),
         pcie: comm::pcie(gpu),

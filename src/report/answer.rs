@@ -105,7 +105,7 @@ pub(super) fn dates_text(b: &Build, names: bool) -> String {
 }
 
 /// `2 × US 15 A/120 V, 1 × US 20 A/120 V or 1 × EU 16 A/230 V`.
-fn circuits_text(b: &Build) -> String {
+pub(super) fn circuits_text(b: &Build) -> String {
     let alts: Vec<String> = b
         .node
         .circuits
@@ -134,7 +134,7 @@ fn why_text(plan: &Plan, rec: usize) -> String {
     } else {
         format!("cheapest of {complete} fully priced fits ({fits} fit)")
     };
-    let name = |i: usize| format!("{}×{}", plan.options[i].gpus, plan.options[i].gpu_id);
+    let name = |i: usize| plan.options[i].rig();
     if let Some(r) = plan.runner_up {
         s.push_str(&format!(
             "; runner-up {} {}",
@@ -260,12 +260,7 @@ fn no_recommendation(plan: &Plan, width: Option<usize>, out: &mut Vec<String>) {
             field(
                 out,
                 "closest",
-                &format!(
-                    "{}×{}: {}",
-                    o.gpus,
-                    o.gpu_id,
-                    o.reason.as_deref().unwrap_or("-")
-                ),
+                &format!("{}: {}", o.rig(), o.reason.as_deref().unwrap_or("-")),
                 width,
             );
         }
@@ -291,7 +286,7 @@ fn no_recommendation(plan: &Plan, width: Option<usize>, out: &mut Vec<String>) {
             field(
                 out,
                 "cheapest",
-                &format!("{}×{} {price}; unpriced: {list}", o.gpus, o.gpu_id),
+                &format!("{} {price}; unpriced: {list}", o.rig()),
                 width,
             );
         }

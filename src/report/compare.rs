@@ -199,7 +199,7 @@ pub fn sections(plan: &Plan, width: Option<usize>) -> Vec<Section> {
         .collect();
     if let Some(last) = out.last_mut() {
         for o in &plan.options {
-            let name = format!("{}×{}", o.gpus, o.gpu_id);
+            let name = o.rig();
             if let Some(r) = &o.reason {
                 last.notes.push(format!("{name} does not fit: {r}."));
             }

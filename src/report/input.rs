@@ -562,7 +562,7 @@ impl MemoryDoc {
 impl OptionDoc {
     /// `8×a100-sxm4-80gb`, as the plan tables write it.
     pub fn label(&self) -> String {
-        format!("{}×{}", self.gpus, self.gpu_id)
+        crate::plan::rig_name(self.gpus, self.layout.map_or(1, |l| l.nodes), &self.gpu_id)
     }
 }
 

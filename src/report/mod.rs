@@ -5,6 +5,7 @@
 //! Each chart carries its numbers once ([`chart::Chart`]); its tables are made from the same
 //! values, so the terminal, Markdown, HTML and the pictures always agree.
 pub mod answer;
+pub mod build_check;
 pub mod card;
 pub mod chart;
 pub mod cluster;

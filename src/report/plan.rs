@@ -58,7 +58,7 @@ pub fn label(plan: &Plan, i: usize) -> String {
     } else {
         ""
     };
-    format!("{}×{}{star}", o.gpus, o.gpu_id)
+    format!("{}{star}", o.rig())
 }
 
 /// `TP8×PP2, 2 nodes`.
@@ -310,11 +310,7 @@ fn warnings_section(plan: &Plan) -> Option<Section> {
         .iter()
         .enumerate()
         .filter(|(i, _)| plan.kind == "comparison" || plan.recommended == Some(*i))
-        .flat_map(|(_, o)| {
-            o.warnings
-                .iter()
-                .map(move |w| vec![format!("{}×{}", o.gpus, o.gpu_id), w.clone()])
-        })
+        .flat_map(|(_, o)| o.warnings.iter().map(move |w| vec![o.rig(), w.clone()]))
         .chain(
             plan.warnings
                 .iter()

@@ -60,6 +60,21 @@ fn kind_name(p: &crate::catalog::Price) -> &'static str {
 
 pub(super) fn parts_section(o: &GpuOption) -> Option<Section> {
     let b = o.build.as_ref()?;
+    Some(build_parts_section(
+        b,
+        &format!(
+            "Parts per node ({} × {}, {} node{})",
+            o.gpus,
+            o.gpu_id,
+            b.nodes,
+            if b.nodes > 1 { "s" } else { "" }
+        ),
+    ))
+}
+
+/// A build's parts per node with prices, dates and the total (a lower bound when a line is
+/// unpriced), under `title`.
+pub(super) fn build_parts_section(b: &crate::plan::Build, title: &str) -> Section {
     let mut rows: Vec<Vec<String>> = b
         .node
         .lines
@@ -104,13 +119,7 @@ pub(super) fn parts_section(o: &GpuOption) -> Option<Section> {
         String::new(),
     ]);
     let mut s = Section::new(
-        &format!(
-            "Parts per node ({} × {}, {} node{})",
-            o.gpus,
-            o.gpu_id,
-            b.nodes,
-            if b.nodes > 1 { "s" } else { "" }
-        ),
+        title,
         &[
             "part",
             "name",
@@ -143,7 +152,7 @@ pub(super) fn parts_section(o: &GpuOption) -> Option<Section> {
             b.node.unpriced.join(", ")
         ));
     }
-    Some(s)
+    s
 }
 
 fn upper_first(s: &str) -> String {

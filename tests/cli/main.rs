@@ -1,4 +1,5 @@
 //! CLI integration tests: one test binary, one module per command.
+mod build;
 mod calibrate;
 mod catalog;
 #[path = "../shared/catalog_sources.rs"]

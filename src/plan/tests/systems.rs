@@ -65,16 +65,41 @@ fn every_integrated_gpu_plans_on_its_machine() {
 #[test]
 fn two_mac_studios_get_a_priced_cable_but_are_not_a_build_as_listed() {
     let m3 = gpu("m3-ultra-96gb");
-    // A pipeline across machines (llama.cpp's layer split stays inside one machine here).
-    let r = PlanRequest {
-        engine: Some(Engine::Vllm),
-        ..req(Workload::Infer, WeightFormat::Q4KM, 4096)
-    };
+    // llama.cpp (the default for GGUF) splits the layers across the two machines over RPC.
+    let r = req(Workload::Infer, WeightFormat::Q4KM, 4096);
     let p = compare(cat(), model("llama-3.1-70b"), &r, &[(2, m3)]);
     let o = only(&p);
     assert!(o.fits, "{:?}", o.reason);
+    let layout = o.layout.unwrap();
+    assert!(
+        layout.layer_split && layout.pp == 2 && layout.nodes == 2,
+        "{layout:?}"
+    );
     let build = o.build.as_ref().unwrap();
     assert_eq!(build.nodes, 2);
+    // One machine boundary per token costs LLAMA_CPP_RPC_HOP_US plus the activation over the
+    // 80 Gbit/s cable: a token takes longer than two halves on one machine would.
+    let s = o.speed.unwrap();
+    assert_eq!(s.interconnect.map(|l| l.gb_per_s), Some(10.0));
+    let m = model("llama-3.1-70b");
+    let mm = memory::model_memory(m, &r);
+    let env = speed::Env {
+        network: Some(comm::network(80.0)),
+        ..speed::Env::on_gpus(m)
+    };
+    let split = speed::inference(m, &r, m3, &layout, &mm, &env).unwrap();
+    assert_eq!(split.decode_tokens_per_s, s.decode_tokens_per_s);
+    let inside = Layout {
+        nodes: 1,
+        gpus_per_node: 2,
+        ..layout
+    };
+    let local = speed::inference(m, &r, m3, &inside, &mm, &env).unwrap();
+    let extra = 1.0 / split.decode_tokens_per_s - 1.0 / local.decode_tokens_per_s;
+    let bytes = m.hidden_size as f64 * comm::ACTIVATION_BYTES;
+    let expected =
+        (engine::LLAMA_CPP_RPC_HOP_US - engine::LLAMA_CPP_STAGE_HOP_US) * 1e-6 + bytes / 10e9;
+    assert!((extra - expected).abs() < 1e-12, "{extra} vs {expected}");
     // The software that splits the model is not a part: still not a build as listed.
     assert!(!build.node.builds_as_listed);
     let link = build
@@ -170,4 +195,74 @@ fn oam_gpus_and_new_baseboards_all_get_a_platform() {
         );
         assert!(build.node.gpu_cost_known, "{id}");
     }
+}
+
+#[test]
+fn the_articles_twelve_v100s_plan_as_three_nodes_of_four_or_four_of_three() {
+    let v100 = gpu("v100-pcie-32gb");
+    let falcon = model("falcon-180b");
+    let r = req(Workload::Infer, WeightFormat::Int4, 2048);
+    let p = compare_shapes(
+        cat(),
+        falcon,
+        &r,
+        &[
+            (Shape::nodes(3, 4), v100),
+            (Shape::nodes(4, 3), v100),
+            (Shape::gpus(12), v100),
+        ],
+    );
+    let [a, b, c] = &p.options[..] else {
+        panic!("three options")
+    };
+    for o in [a, b, c] {
+        assert!(o.fits, "{}: {:?}", o.rig(), o.reason);
+        let build = o.build.as_ref().unwrap();
+        // Priced and powered per node: every node carries its own GPUs, PSU or server, NIC.
+        let l = o.layout.unwrap();
+        assert_eq!(build.nodes, l.nodes);
+        assert_eq!(build.node.gpus_per_node * l.nodes, 12);
+        let cost = o.cost.as_ref().unwrap();
+        assert!((cost.power_load_w - build.node.wall_load_w * l.nodes as f64).abs() < 1e-6);
+        let network: Vec<&str> = build
+            .node
+            .lines
+            .iter()
+            .filter(|x| x.kind == "network")
+            .map(|x| x.name.as_str())
+            .collect();
+        assert!(network.iter().any(|n| n.contains("switch")), "{network:?}");
+    }
+    // 3 × 4: vLLM's TP4 inside each node, three pipeline stages across them.
+    let l = a.layout.unwrap();
+    assert_eq!((l.tp, l.pp, l.nodes, l.gpus_per_node), (4, 3, 3, 4));
+    assert_eq!(a.rig(), "3×4×v100-pcie-32gb");
+    // 4 × 3: 232 heads admit no TP3, so TP1 with twelve stages, three inside each node.
+    let l = b.layout.unwrap();
+    assert_eq!((l.tp, l.pp, l.nodes, l.gpus_per_node), (1, 12, 4, 3));
+    // 12 without a shape: the fewest nodes that split evenly and legally.
+    assert!(c.layout.unwrap().nodes >= 2);
+    // llama.cpp splits layers over the four desktops over Ethernet (RPC).
+    let gguf = req(Workload::Infer, WeightFormat::Q4KM, 2048);
+    let p = compare_shapes(cat(), falcon, &gguf, &[(Shape::nodes(4, 3), v100)]);
+    let o = only(&p);
+    assert!(o.fits, "{:?}", o.reason);
+    let l = o.layout.unwrap();
+    assert!(l.layer_split && l.pp == 12 && l.nodes == 4, "{l:?}");
+    let lines = &o.build.as_ref().unwrap().node.lines;
+    assert!(lines
+        .iter()
+        .any(|x| x.kind == "network" && x.name.starts_with("Ethernet switch")));
+    // transformers keeps one process on one machine.
+    let hf = PlanRequest {
+        engine: Some(Engine::Transformers),
+        ..gguf
+    };
+    let p = compare_shapes(cat(), falcon, &hf, &[(Shape::nodes(4, 3), v100)]);
+    assert!(!only(&p).fits);
+    assert!(only(&p)
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("inside one node"));
 }
