@@ -99,6 +99,23 @@ pub fn options_section(plan: &Plan, view: &View) -> Option<Section> {
     )
 }
 
+/// The answer's one line: buying against the cheapest priced tier over the horizon (the
+/// tables give every tier and the break-evens). None when no tier is priced.
+pub fn answer_line(o: &GpuOption) -> Option<String> {
+    let r = &o.cost.as_ref()?.rent_or_buy;
+    let (rent, offer) = r
+        .rent
+        .iter()
+        .filter_map(|t| Some((t.total_usd?, t.offer)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(format!(
+        "buy {} vs rent from {} ({offer}) over {}",
+        opt(r.buy.total_usd, usd),
+        usd(rent),
+        horizon(r)
+    ))
+}
+
 /// The option in detail: what buying adds up to, and each tier's offer with its date.
 pub fn detail_section(o: &GpuOption) -> Option<Section> {
     let r = &o.cost.as_ref()?.rent_or_buy;

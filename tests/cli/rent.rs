@@ -1,11 +1,11 @@
 //! Rent or buy on the fixture catalog (`tests/fixtures/catalog/ranking`, invented prices that
-//! never change): fx-a ($80,000, on-demand $3 and spot $1.50 per GPU-hour, no reserved price)
+//! never change): fx-b ($120,000, on-demand $6 and spot $2 per GPU-hour, no reserved price)
 //! and fx-c (unpriced system, on-demand $4).
 use crate::repo::fixture;
 use crate::util::{llmrig, stdout_json, stdout_text};
 use serde_json::Value;
 
-/// `plan` of fx-8b on fx-a and fx-c at $0.20/kWh, with `extra` flags.
+/// `plan` of fx-8b on fx-b and fx-c at $0.20/kWh, with `extra` flags.
 fn plan(extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = llmrig();
     cmd.arg("--catalog-dir")
@@ -19,7 +19,7 @@ fn plan(extra: &[&str]) -> assert_cmd::Command {
             "--as-of",
             "2026-06-01",
         ])
-        .args(["--gpu", "fx-a", "--gpu", "fx-c", "--usd-per-kwh", "0.2"])
+        .args(["--gpu", "fx-b", "--gpu", "fx-c", "--usd-per-kwh", "0.2"])
         .args(extra);
     cmd
 }
@@ -48,7 +48,7 @@ fn close(got: f64, want: f64) {
 fn rent_or_buy_figures_follow_hours_per_day() {
     let at = |h: &str| stdout_json(plan(&["--hours-per-day", h, "--json"]).env_remove("COLUMNS"));
     let (day, shift) = (at("24"), at("8"));
-    let (a24, a8) = (option(&day, "fx-a"), option(&shift, "fx-a"));
+    let (a24, a8) = (option(&day, "fx-b"), option(&shift, "fx-b"));
     let (r24, r8) = (&a24["cost"]["rent_or_buy"], &a8["cost"]["rent_or_buy"]);
     assert_eq!(
         (num(&r24["hours_per_day"]), num(&r8["hours_per_day"])),
@@ -56,24 +56,24 @@ fn rent_or_buy_figures_follow_hours_per_day() {
     );
     assert_eq!(num(&r8["horizon_months"]), 36.0);
     assert_eq!(num(&a8["gpus"]), 1.0);
-    // Rent is the GPU-hour price for the hours used: $3 × 730 h × 36 months × 8/24.
+    // Rent is the GPU-hour price for the hours used: $6 × 730 h × 36 months × 8/24.
     let (od24, od8) = (&r24["rent"][0], &r8["rent"][0]);
     assert_eq!(
         (&od8["offer"], &od8["cloud_id"]),
-        (&"on-demand".into(), &"fx-cloud-on-demand-fx-a".into())
+        (&"on-demand".into(), &"fx-cloud-on-demand-fx-b".into())
     );
-    close(num(&od24["total_usd"]), 3.0 * 730.0 * 36.0);
-    close(num(&od8["total_usd"]), 3.0 * 730.0 * 36.0 / 3.0);
-    close(num(&r8["rent"][1]["total_usd"]), 1.5 * 730.0 * 36.0 / 3.0);
-    // Buying: $80,000 − 40 % resale + electricity at load 8 h and idle 16 h a day.
+    close(num(&od24["total_usd"]), 6.0 * 730.0 * 36.0);
+    close(num(&od8["total_usd"]), 6.0 * 730.0 * 36.0 / 3.0);
+    close(num(&r8["rent"][1]["total_usd"]), 2.0 * 730.0 * 36.0 / 3.0);
+    // Buying: $120,000 − 40 % resale + electricity at load 8 h and idle 16 h a day.
     let cost = &a8["cost"];
     let (load, idle) = (num(&cost["power_load_w"]), num(&cost["power_idle_w"]));
     let kwh = (load / 3.0 + idle * 2.0 / 3.0) / 1000.0 * 730.0 * 36.0;
     close(num(&r8["buy"]["electricity_usd"]), kwh * 0.2);
-    close(num(&r8["buy"]["resale_usd"]), 32_000.0);
+    close(num(&r8["buy"]["resale_usd"]), 48_000.0);
     close(
         num(&r8["buy"]["total_usd"]),
-        80_000.0 - 32_000.0 + kwh * 0.2,
+        120_000.0 - 48_000.0 + kwh * 0.2,
     );
     // Around the clock buying beats on-demand; on an 8-hour day renting does, and the payback
     // stretches. The break-even hours a day are the same question either way.
@@ -117,27 +117,30 @@ fn months_and_resale_percent_move_the_buy_total_and_the_table_shows_it() {
         "75",
         "--json",
     ]));
-    let r = &option(&v, "fx-a")["cost"]["rent_or_buy"];
+    let r = &option(&v, "fx-b")["cost"]["rent_or_buy"];
     assert_eq!(
         (num(&r["horizon_months"]), num(&r["resale_percent"])),
         (12.0, 75.0)
     );
     assert_eq!(r["resale_basis"], "--resale-percent");
-    close(num(&r["buy"]["resale_usd"]), 60_000.0);
-    close(num(&r["rent"][0]["total_usd"]), 3.0 * 730.0 * 12.0);
+    close(num(&r["buy"]["resale_usd"]), 90_000.0);
+    close(num(&r["rent"][0]["total_usd"]), 6.0 * 730.0 * 12.0);
     let text = stdout_text(plan(&["--hours-per-day", "8"]).env("COLUMNS", "80"));
     assert!(
         text.contains("Rent or buy, total USD over 36 months at 8 h/day (resale 40 %)"),
         "{text}"
     );
+    // The answer says it first, against the cheapest tier.
+    let answer = "rent     buy $83,903 vs rent from $17,520 (spot) over 36 months at 8 h/day";
+    assert!(text.contains(answer), "{text}");
     let (_, rent) = text
         .split_once("Rent or buy, total")
         .expect("the rent-or-buy table");
     let row = rent
         .lines()
-        .find(|l| l.contains("1×fx-a"))
-        .expect("fx-a row");
-    assert!(row.contains("$26,280") && row.contains("$13,140"), "{row}");
+        .find(|l| l.contains("1×fx-b"))
+        .expect("fx-b row");
+    assert!(row.contains("$52,560") && row.contains("$17,520"), "{row}");
     assert!(
         text.contains("rent reserved") && text.contains("- (no catalog price)"),
         "{text}"
