@@ -49,7 +49,7 @@ pub fn options_section(plan: &Plan, view: &View) -> Option<Section> {
         horizon(r),
         fmt_num(r.resale_percent),
     );
-    let rows: Vec<Vec<String>> = shown
+    let mut rows: Vec<Vec<String>> = shown
         .iter()
         .filter_map(|&i| {
             let rb = &plan.options[i].cost.as_ref()?.rent_or_buy;
@@ -65,7 +65,7 @@ pub fn options_section(plan: &Plan, view: &View) -> Option<Section> {
             Some(row)
         })
         .collect();
-    let header = [
+    let mut header = vec![
         "option",
         "buy",
         "on-demand",
@@ -74,29 +74,47 @@ pub fn options_section(plan: &Plan, view: &View) -> Option<Section> {
         "buy wins from h/day",
         "payback months",
     ];
-    let fit = vec![
+    // Narrow terminals lose the payback first and the break-even hours last.
+    let mut fit = vec![
         ColumnFit::KEEP,
         ColumnFit::keep("buy"),
         ColumnFit::keep("on-dem."),
-        ColumnFit::drop("spot", 3),
-        ColumnFit::drop("resv.", 2),
-        ColumnFit::drop("b/e h/d", 1),
+        ColumnFit::drop("spot", 2),
+        ColumnFit::drop("resv.", 1),
+        ColumnFit::drop("b/e h/d", 3),
         ColumnFit::drop("payback", 0),
     ];
-    Some(
-        Section::new(&title, &header, rows)
-            .with_fit(fit)
-            .with_note(format!(
-                "buy = purchase + electricity (load for the hours used, idle the rest) − resale \
-                 ({}); rent = the cheapest dated offer of each tier for the same GPUs and hours; - = no \
-                 price (a buy total needs every part priced). Break-even against on-demand: the \
-                 hours a day from which buying costs less over {} months, and the months until \
-                 the rent saved pays for the purchase (resale not counted). --hours-per-day, \
-                 --months, --resale-percent.",
-                resale_basis(r),
-                fmt_num(r.horizon_months)
-            )),
-    )
+    // A column with no figure for any option shown says nothing: leave it out, and say so.
+    let mut empty = Vec::new();
+    for c in (2..header.len()).rev() {
+        if rows.iter().all(|r| r[c] == "-") {
+            empty.push(header.remove(c));
+            fit.remove(c);
+            rows.iter_mut().for_each(|r| {
+                r.remove(c);
+            });
+        }
+    }
+    empty.reverse();
+    let mut section = Section::new(&title, &header, rows)
+        .with_fit(fit)
+        .with_note(format!(
+            "buy = purchase + electricity (load for the hours used, idle the rest) − resale \
+             ({}); rent = the cheapest dated offer of each tier for the same GPUs and hours; - = \
+             no price (a buy total needs every part priced). Break-even against on-demand: the \
+             hours a day from which buying costs less over {} months, and the months until the \
+             rent saved pays for the purchase (resale not counted). --hours-per-day, --months, \
+             --resale-percent.",
+            resale_basis(r),
+            fmt_num(r.horizon_months)
+        ));
+    if !empty.is_empty() {
+        section.notes.push(format!(
+            "No figure for any option shown: {}.",
+            empty.join(", ")
+        ));
+    }
+    Some(section)
 }
 
 /// The answer's one line: buying against the cheapest priced tier over the horizon (the

@@ -141,6 +141,8 @@ fn months_and_resale_percent_move_the_buy_total_and_the_table_shows_it() {
         .find(|l| l.contains("1×fx-b"))
         .expect("fx-b row");
     assert!(row.contains("$52,560") && row.contains("$17,520"), "{row}");
+    // No option has a reserved price: the column is left out, and the note says so.
+    assert!(!rent.contains("resv.") && rent.contains("No figure for any option shown: reserved."));
     assert!(
         text.contains("rent reserved") && text.contains("- (no catalog price)"),
         "{text}"
