@@ -182,8 +182,25 @@ pub struct PlanOptions {
     #[arg(long, value_name = "G", help_heading = "Cost")]
     pub grid_gco2_per_kwh: Option<f64>,
     /// Fraction of time at full load, for running cost.
-    #[arg(help_heading = "Cost", long, default_value_t = 1.0)]
+    #[arg(
+        help_heading = "Cost",
+        long,
+        default_value_t = 1.0,
+        conflicts_with = "hours_per_day"
+    )]
     pub utilization: f64,
+    /// Hours of use a day, for rent or buy: the cloud bills these hours, an owned rig draws
+    /// load power for them and idles the rest (the same as --utilization H/24) [default: 24].
+    #[arg(help_heading = "Cost", long, value_name = "H", value_parser = parse_hours_per_day)]
+    pub hours_per_day: Option<f64>,
+    /// Rent-or-buy horizon in months: how long the rig is owned or rented.
+    #[arg(help_heading = "Cost", long, value_name = "M",
+          default_value_t = crate::plan::DEFAULT_HORIZON_MONTHS)]
+    pub months: f64,
+    /// Resale value after the horizon, percent of the purchase price [default: straight-line
+    /// over 5 years, GPU_USEFUL_LIFE_YEARS: 40 % after 36 months].
+    #[arg(help_heading = "Cost", long, value_name = "PCT")]
+    pub resale_percent: Option<f64>,
     /// Output format (default table; `--json` is the same as `--format json`).
     #[arg(help_heading = "Output", long, value_enum)]
     pub format: Option<PlanFormat>,
@@ -263,6 +280,14 @@ pub fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
         .parse()
         .map(GpuLayers::Count)
         .map_err(|_| format!("'{s}' is not a layer count or 'auto'"))
+}
+
+/// Hours of use a day, 0 to 24.
+fn parse_hours_per_day(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(h) if (0.0..=24.0).contains(&h) => Ok(h),
+        _ => Err(format!("'{s}' is not a number of hours a day from 0 to 24")),
+    }
 }
 
 /// Checks a `YYYY-MM-DD` date.
@@ -368,7 +393,9 @@ impl PlanOptions {
         req.usd_per_kwh = self.usd_per_kwh;
         req.electricity = self.electricity.clone();
         req.grid_gco2_per_kwh = self.grid_gco2_per_kwh;
-        req.utilization = self.utilization;
+        req.utilization = self.hours_per_day.map_or(self.utilization, |h| h / 24.0);
+        req.horizon_months = self.months;
+        req.resale_percent = self.resale_percent;
         req.max_nodes = self.max_nodes;
         req.gpus_per_node = self.gpus_per_node;
         req.prices_as_of = self.as_of.clone();

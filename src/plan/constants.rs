@@ -105,6 +105,14 @@ constants! {
     GPU_IDLE_FRACTION: 0.15, "× TDP";
     /// Hours in an average month (8,760 h / 12).
     HOURS_PER_MONTH: 730.0, "h";
+    /// Years over which a bought rig loses its value, straight-line, for its resale value after
+    /// the rent-or-buy horizon (override with --resale-percent). The clouds' own schedules for
+    /// servers: AWS shortened part of its fleet from six to five years from January 2025, citing
+    /// the faster pace of AI hardware (Amazon Q4 2024 results, as reported at
+    /// https://gaurav-ahuja.com/p/is-ai-forcing-a-midlife-crisis-on-cloud-hardware); Microsoft
+    /// depreciates over six (FY2022 Q4 call, https://www.technewshub.com/post/microsoft-extends-its-cloud-server-lifespan-to-six-years-from-four-years).
+    /// Used-GPU street prices can differ widely.
+    GPU_USEFUL_LIFE_YEARS: 5.0, "years";
     /// Age past which a price is flagged as old: street and used prices of GPUs move within
     /// months (a used A100 tripled from 2024 to 2026; peers-2026.md §4 ask 9).
     STALE_PRICE_MONTHS: 18.0, "months";

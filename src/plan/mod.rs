@@ -23,7 +23,7 @@ pub mod sweep;
 mod training;
 pub mod weights;
 
-pub use cost::{CloudCost, Cost, Emissions};
+pub use cost::{BuyCost, CloudCost, Cost, Emissions, RentOrBuy, RentTier, TIERS};
 pub use engine::Engine;
 pub use format::{FormatInfo, KvFormat, WeightFormat};
 pub use layout::Layout;
@@ -33,7 +33,7 @@ pub use parts::{NodeBuild, PartLine};
 pub use rank::SortKey;
 pub use request::{
     check, Attention, Efficiencies, GpuLayers, LoraTrainable, OffloadTarget, PlanError,
-    PlanRequest, Recompute, Workload,
+    PlanRequest, Recompute, Workload, DEFAULT_HORIZON_MONTHS,
 };
 pub use shape::{compare, compare_shapes, Shape};
 pub use speed::{Speed, TrainingTime};

@@ -140,8 +140,16 @@ pub struct PlanRequest {
     /// Electricity tariff id or region (e.g. `us-ca`); the catalog default when absent.
     #[serde(default)]
     pub electricity: Option<String>,
-    /// Fraction of time the rig runs at load (the rest idle), for running cost.
+    /// Fraction of time the rig runs at load (the rest idle), for running cost; `--hours-per-day`
+    /// sets it as hours ÷ 24, and rent-or-buy bills the cloud for the same hours.
     pub utilization: f64,
+    /// Rent-or-buy horizon: months the rig is owned or rented.
+    #[serde(default = "default_horizon_months")]
+    pub horizon_months: f64,
+    /// Resale value after the horizon, percent of the purchase price; straight-line over
+    /// `GPU_USEFUL_LIFE_YEARS` when absent.
+    #[serde(default)]
+    pub resale_percent: Option<f64>,
     /// Most nodes a layout may span.
     pub max_nodes: u32,
     /// GPUs in each node (several desktops of 4, say); the catalog's largest platform for the
@@ -212,6 +220,8 @@ impl PlanRequest {
             grid_gco2_per_kwh: None,
             electricity: None,
             utilization: 1.0,
+            horizon_months: DEFAULT_HORIZON_MONTHS,
+            resale_percent: None,
             max_nodes: 64,
             gpus_per_node: None,
             engine: None,
@@ -439,6 +449,15 @@ pub const MAX_BATCH: u64 = 1 << 20;
 pub const MIN_EFFICIENCY: f64 = 0.001;
 /// Electricity prices accepted, USD per kWh (the dearest retail tariffs are under $1).
 pub const USD_PER_KWH_RANGE: (f64, f64) = (0.001, 10.0);
+/// Rent-or-buy horizon when `--months` is not given: three years, a common hardware refresh
+/// and the term of the longest reserved cloud contracts.
+pub const DEFAULT_HORIZON_MONTHS: f64 = 36.0;
+/// Longest horizon: 20 years, far past any GPU's useful life.
+pub const MAX_HORIZON_MONTHS: f64 = 240.0;
+
+fn default_horizon_months() -> f64 {
+    DEFAULT_HORIZON_MONTHS
+}
 /// Most training tokens accepted (today's largest runs use a few times 10^13).
 pub const MAX_TRAIN_TOKENS: f64 = 1e16;
 
@@ -485,6 +504,20 @@ pub(super) fn check_limits(model: &Model, req: &PlanRequest) -> Result<(), PlanE
                 format!("a price between {lo} and {hi} USD per kWh"),
             ));
         }
+    }
+    if !(1.0..=MAX_HORIZON_MONTHS).contains(&req.horizon_months) {
+        return Err(out_of_range(
+            "months",
+            req.horizon_months,
+            format!("between 1 and {MAX_HORIZON_MONTHS} months"),
+        ));
+    }
+    if let Some(p) = req.resale_percent.filter(|p| !(0.0..=100.0).contains(p)) {
+        return Err(out_of_range(
+            "resale-percent",
+            p,
+            "a percent of the purchase price, 0 to 100".into(),
+        ));
     }
     if let Some(t) = req.train_tokens {
         if !(1.0..=MAX_TRAIN_TOKENS).contains(&t) {

@@ -244,6 +244,10 @@ pub fn answer(plan: &Plan, width: Option<usize>) -> Vec<String> {
             width,
         );
     }
+    // Rent or buy, when the catalog rents this GPU.
+    if let Some(line) = super::rent::answer_line(o) {
+        field(&mut out, "rent", &line, width);
+    }
     field(&mut out, "why", &why_text(plan, rec), width);
     out
 }

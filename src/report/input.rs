@@ -397,6 +397,33 @@ pub struct CostDoc {
     pub power_idle_w: Option<f64>,
     #[serde(default)]
     pub usd_per_token_per_s: Option<f64>,
+    /// Plans since rent-or-buy: owning against renting over the horizon.
+    #[serde(default)]
+    pub rent_or_buy: Option<RentOrBuyDoc>,
+}
+
+/// The rent-or-buy totals the report draws (see `crate::plan::RentOrBuy`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RentOrBuyDoc {
+    pub hours_per_day: f64,
+    pub horizon_months: f64,
+    pub resale_percent: f64,
+    pub buy: BuyDoc,
+    #[serde(default)]
+    pub rent: Vec<RentTierDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BuyDoc {
+    #[serde(default)]
+    pub total_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RentTierDoc {
+    pub offer: String,
+    #[serde(default)]
+    pub total_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod plan;
 pub mod plan_charts;
 mod raster;
+pub mod rent;
 pub mod rig;
 pub mod run_charts;
 pub mod summary;

@@ -276,6 +276,18 @@ fn request_section(plan: &Plan) -> Section {
             ),
         ]);
     }
+    rows.push(vec![
+        "rent or buy".into(),
+        format!(
+            "{} h/day for {} months (--hours-per-day, --months), resale {}",
+            fmt_num(r.utilization * 24.0),
+            fmt_num(r.horizon_months),
+            r.resale_percent.map_or_else(
+                || "straight-line over GPU_USEFUL_LIFE_YEARS".into(),
+                |p| format!("{} % (--resale-percent)", fmt_num(p))
+            )
+        ),
+    ]);
     Section::new("Request", &["item", "value"], rows)
 }
 
@@ -332,6 +344,7 @@ pub fn sections(plan: &Plan, view: &View) -> Vec<Section> {
     } else {
         vec![options_section(plan, view)]
     };
+    out.extend(super::rent::options_section(plan, view));
     // The recommended build in detail; without one, the cheapest fit (its parts list says what
     // is unpriced).
     let detail = plan
@@ -340,6 +353,7 @@ pub fn sections(plan: &Plan, view: &View) -> Vec<Section> {
     if let Some(o) = detail {
         out.extend(parts_section(o));
         out.extend(power_section(plan, o));
+        out.extend(super::rent::detail_section(o));
         out.extend(speed_section(plan, o));
         if plan.kind != "comparison" {
             out.extend(memory_section(o));

@@ -212,6 +212,13 @@ pub fn charts(doc: &PlanDoc, prefix: &str) -> Vec<Chart> {
             ),
         ));
     }
+    if let Some(p) = super::rent::panel(doc, |i, o| label(doc, i, o)) {
+        out.push(chart(
+            format!("{prefix}-rent-or-buy"),
+            format!("{model}: rent or buy, total cost per option"),
+            p,
+        ));
+    }
     let (cats, cost) = per_option(doc, |o| o.cost.clone());
     let power = vec![
         series("at load", cost.iter().map(|c| Some(c.power_load_w))),

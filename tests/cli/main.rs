@@ -12,6 +12,7 @@ mod import;
 mod plan;
 mod probe;
 mod ranking;
+mod rent;
 #[path = "../shared/repo.rs"]
 mod repo;
 mod report;
