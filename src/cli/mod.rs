@@ -2,11 +2,13 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+mod fit;
 mod plan;
 mod probe;
 mod report;
 
-pub use plan::{CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
+pub use fit::FitArgs;
+pub use plan::{parse_option, CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
 pub use probe::ProbeArgs;
 pub use report::ReportArgs;
 
@@ -66,6 +68,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Compare rigs side by side for one model (e.g. 4xv100-32gb against 8xa100-80gb).
     Compare(CompareArgs),
+    /// Every catalog model and weight format that fits a rig you have (2xrtx-3090, a GPU
+    /// list or a probe run), with its longest context and decode speed.
+    Fit(FitArgs),
     /// Check the planner against every published anchor (memory, FLOPs, speed) with its
     /// error and tolerance; exit 1 when one is outside.
     Calibrate,

@@ -221,6 +221,24 @@ pub struct PlanArgs {
     /// List every option, not only the top 10.
     #[arg(help_heading = "Output", long)]
     pub all: bool,
+    /// The smallest and the cheapest build whose single-sequence decode reaches this many
+    /// tokens/s at the request's batch (with --users N: each of N users).
+    #[arg(long, value_name = "X", help_heading = "Engine and speed",
+          conflicts_with = "target_days", value_parser = parse_positive)]
+    pub target_tokens_per_s: Option<f64>,
+    /// Training: the smallest and the cheapest build that finishes --train-tokens in at most
+    /// D days.
+    #[arg(long, value_name = "D", help_heading = "Engine and speed",
+          requires = "train_tokens", value_parser = parse_positive)]
+    pub target_days: Option<f64>,
+}
+
+/// A positive, finite number.
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' must be a positive number")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -332,6 +332,7 @@ pub fn sections(plan: &Plan, view: &View) -> Vec<Section> {
     } else {
         vec![options_section(plan, view)]
     };
+    out.extend(super::sweep::sections(plan));
     // The recommended build in detail; without one, the cheapest fit (its parts list says what
     // is unpriced).
     let detail = plan
