@@ -134,6 +134,16 @@ fn fixed(opts: &PlanOptions) -> sweep::Fixed {
     }
 }
 
+/// `--sweep formats` is an inference question: training's weights follow `--workload`.
+fn check_sweep(opts: &PlanOptions, req: &plan::PlanRequest) -> anyhow::Result<()> {
+    if opts.sweep == Some(sweep::SweepKind::Formats) && req.is_training() {
+        anyhow::bail!(
+            "--sweep formats is for inference: a training run's weights follow --workload (qlora: nf4-dq); sweep context or batch instead"
+        );
+    }
+    Ok(())
+}
+
 fn status(plan: &Plan) -> ExitStatus {
     if plan.options.iter().any(|o| o.fits) {
         ExitStatus::Success
@@ -146,6 +156,7 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
+    check_sweep(&args.options, &req)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
     } else {
@@ -204,6 +215,7 @@ pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
+    check_sweep(&args.options, &req)?;
     let options: Vec<(plan::Shape, &Gpu)> = args
         .options_list
         .iter()

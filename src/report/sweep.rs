@@ -87,11 +87,14 @@ fn section(plan: &Plan, s: &Sweep) -> Section {
         ("engine", ColumnFit::drop("eng", 1).with(TextFit::Cut)),
     ];
     // Columns that would repeat one value down the table are left out.
-    let keep = |i: usize| match (s.kind, i) {
-        (SweepKind::Formats, 8) => false,
-        (SweepKind::Context | SweepKind::Batch, 2 | 9) => false,
-        (SweepKind::Context, 5) | (SweepKind::Batch, 6) => false,
-        _ => true,
+    let keep = |i: usize| {
+        !matches!(
+            (s.kind, i),
+            (SweepKind::Formats, 8)
+                | (SweepKind::Context | SweepKind::Batch, 2 | 9)
+                | (SweepKind::Context, 5)
+                | (SweepKind::Batch, 6)
+        )
     };
     let cols: Vec<(&str, ColumnFit)> = (0..all.len())
         .filter(|&i| keep(i))

@@ -122,6 +122,23 @@ fn a_rig_that_fits_is_swept_only_on_request() {
     ]));
     assert_eq!(v["sweeps"][0]["kind"], "batch");
     assert_eq!(v["sweeps"][0]["rig"], "1×fx-a");
+    llmrig()
+        .args([
+            "compare",
+            "-m",
+            "llama-3.1-8b",
+            "-w",
+            "train",
+            "-o",
+            "8xh100-sxm5-80gb",
+            "--sweep",
+            "formats",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--sweep formats is for inference",
+        ));
 }
 
 #[test]
