@@ -155,7 +155,10 @@ fn status(plan: &Plan) -> ExitStatus {
 pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
-    let req = request(&cat, &args.options, &model, exact)?;
+    let mut req = request(&cat, &args.options, &model, exact)?;
+    if let Some(n) = args.users {
+        req.batch = n;
+    }
     check_sweep(&args.options, &req)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
@@ -178,7 +181,7 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
             )
         }
         (None, Some(d)) => Some(plan::target::Target::TrainingDays(d)),
-        (None, None) => None,
+        (None, None) => args.users.map(plan::target::Target::Users),
     };
     if let Some(t) = target {
         plan.target = Some(plan::target::search(&cat, &model, &req, &plan.options, t));

@@ -71,8 +71,7 @@ pub struct PlanOptions {
         long,
         short,
         default_value_t = 1,
-        visible_alias = "concurrency",
-        alias = "users"
+        visible_alias = "concurrency"
     )]
     pub batch: u64,
     /// Prompt tokens per request, for time to first token and serving throughput
@@ -221,6 +220,11 @@ pub struct PlanArgs {
     /// List every option, not only the top 10.
     #[arg(help_heading = "Output", long)]
     pub all: bool,
+    /// Serve N concurrent users (a batch of N sequences at --context): the smallest and the
+    /// cheapest build that holds them.
+    #[arg(long, value_name = "N", help_heading = "Model and workload", conflicts_with = "batch",
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub users: Option<u64>,
     /// The smallest and the cheapest build whose single-sequence decode reaches this many
     /// tokens/s at the request's batch (with --users N: each of N users).
     #[arg(long, value_name = "X", help_heading = "Engine and speed",

@@ -1,6 +1,6 @@
 //! The reverse question: which build meets a target? `plan --target-tokens-per-s X` (decode
-//! speed per sequence, at the request's batch) or `--target-days D` (a training run's wall
-//! clock): for each GPU type the smallest fit is grown by doubling its GPU count until the
+//! speed per sequence, at the request's batch), `--target-days D` (a training run's wall
+//! clock) or `--users N` (N sequences at the request's context; any fit meets it): for each GPU type the smallest fit is grown by doubling its GPU count until the
 //! target is met, then narrowed by bisection over multiples of the smallest fit, and the
 //! smallest and the cheapest builds found that meet it are named; when none does, the closest.
 use super::shape::{compare_shapes, Shape};
@@ -16,6 +16,8 @@ pub enum Target {
     DecodeTokensPerS(f64),
     /// Training wall-clock days, at most.
     TrainingDays(f64),
+    /// Concurrent users (the request's batch) served at the request's context: any fit.
+    Users(u64),
 }
 
 impl Target {
@@ -24,6 +26,7 @@ impl Target {
         match self {
             Target::DecodeTokensPerS(_) => o.speed.map(|s| s.decode_tokens_per_s),
             Target::TrainingDays(_) => o.training.map(|t| t.wall_clock_days),
+            Target::Users(_) => o.fits.then_some(1.0),
         }
         .filter(|v| v.is_finite())
     }
@@ -32,6 +35,7 @@ impl Target {
         match self {
             Target::DecodeTokensPerS(x) => v >= x,
             Target::TrainingDays(d) => v <= d,
+            Target::Users(_) => true,
         }
     }
 
@@ -39,7 +43,7 @@ impl Target {
     fn better(self, a: f64, b: f64) -> std::cmp::Ordering {
         match self {
             Target::DecodeTokensPerS(_) => b.total_cmp(&a),
-            Target::TrainingDays(_) => a.total_cmp(&b),
+            Target::TrainingDays(_) | Target::Users(_) => a.total_cmp(&b),
         }
     }
 }
@@ -159,7 +163,11 @@ pub fn search(
         let Some(gpu) = cat.gpus.iter().find(|g| g.id == o.gpu_id) else {
             continue;
         };
-        found.extend(grow(cat, model, req, gpu, o.gpus, t));
+        // Users are met by any fit: the plan's smallest fits are the candidates.
+        match t {
+            Target::Users(_) => found.push(o.clone()),
+            _ => found.extend(grow(cat, model, req, gpu, o.gpus, t)),
+        }
     }
     let meets = |o: &&GpuOption| t.figure(o).is_some_and(|v| t.met(v));
     let price = |o: &GpuOption| o.build.as_ref().and_then(|b| b.price());

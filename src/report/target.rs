@@ -9,12 +9,13 @@ fn target_text(t: Target) -> String {
     match t {
         Target::DecodeTokensPerS(x) => format!("decode at least {} tok/s per sequence", fmt_num(x)),
         Target::TrainingDays(d) => format!("train in at most {} days", fmt_num(d)),
+        Target::Users(n) => format!("serve {} concurrent users", fmt_int(n as f64)),
     }
 }
 
 fn pick_text(p: &TargetPick) -> String {
     let figure = match (p.decode_tokens_per_s, p.training_days) {
-        (Some(s), _) => format!("{} tok/s", fmt_num(s)),
+        (Some(s), _) => format!("{} tok/s per user", fmt_num(s)),
         (None, Some(d)) => format!("{} days", fmt_num(d)),
         _ => "-".into(),
     };

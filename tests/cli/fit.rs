@@ -298,6 +298,51 @@ fn plan_names_the_smallest_and_cheapest_build_meeting_a_speed_target() {
 }
 
 #[test]
+fn plan_names_the_smallest_and_cheapest_build_for_n_users() {
+    let cat = fixture("catalog/ranking");
+    let mut cmd = llmrig();
+    cmd.arg("--catalog-dir").arg(&cat).args([
+        "--json",
+        "plan",
+        "-m",
+        "fx-8b",
+        "--gpu",
+        "fx-a",
+        "--gpu",
+        "fx-b",
+        "--max-nodes",
+        "1",
+        "--as-of",
+        "2026-06-01",
+        "--users",
+        "16",
+        "--context",
+        "8192",
+    ]);
+    let v = stdout_json(&mut cmd);
+    assert_eq!(v["request"]["batch"], 16);
+    let t = &v["target"];
+    assert_eq!(
+        (t["target"]["users"].as_u64(), t["met"].as_bool()),
+        (Some(16), Some(true))
+    );
+    // 16 × 8,192 tokens of KV (16 GiB) beside 15 GiB of weights: two fx-a (24 GiB), one fx-b (48).
+    assert_eq!(
+        (
+            t["smallest"]["gpu_id"].as_str(),
+            t["smallest"]["gpus"].as_u64()
+        ),
+        (Some("fx-b"), Some(1))
+    );
+    assert_eq!(t["cheapest"]["gpu_id"], "fx-a");
+    assert!(t["cheapest"]["gpus"].as_u64().unwrap() > 1);
+    llmrig()
+        .args(["plan", "-m", "llama-3.1-8b", "--users", "4", "--batch", "4"])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn plan_names_a_training_build_that_meets_a_deadline() {
     let base = [
         "plan",
