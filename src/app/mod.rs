@@ -8,6 +8,7 @@ use std::path::PathBuf;
 mod build;
 mod calibrate;
 mod catalog;
+mod fit;
 mod import;
 mod plan;
 mod probe;
@@ -169,6 +170,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Import { path, offline } => import::run(&ctx, &path, offline),
         Command::Plan(args) => plan::plan(&ctx, args),
         Command::Compare(args) => plan::compare(&ctx, args),
+        Command::Fit(args) => fit::run(&ctx, args),
         Command::Build(cmd) => build::run(&ctx, cmd),
         Command::Calibrate => calibrate::run(&ctx),
         Command::Probe(args) => probe::run(&ctx, args),

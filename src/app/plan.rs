@@ -3,7 +3,7 @@ use super::source::{self, Named};
 use super::{Context, ExitStatus};
 use crate::catalog::{Catalog, Gpu, Model};
 use crate::cli::{CompareArgs, PlanArgs, PlanFormat, PlanOptions};
-use crate::plan::{self, Plan, SortKey};
+use crate::plan::{self, sweep, Plan, SortKey};
 use crate::report::plan::{self as text, View};
 use anyhow::Context as _;
 use std::borrow::Cow;
@@ -126,6 +126,24 @@ pub(super) fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// What a sweep keeps as the user gave it.
+fn fixed(opts: &PlanOptions) -> sweep::Fixed {
+    sweep::Fixed {
+        engine: opts.engine.is_some(),
+        kv: opts.kv_precision.is_some(),
+    }
+}
+
+/// `--sweep formats` is an inference question: training's weights follow `--workload`.
+fn check_sweep(opts: &PlanOptions, req: &plan::PlanRequest) -> anyhow::Result<()> {
+    if opts.sweep == Some(sweep::SweepKind::Formats) && req.is_training() {
+        anyhow::bail!(
+            "--sweep formats is for inference: a training run's weights follow --workload (qlora: nf4-dq); sweep context or batch instead"
+        );
+    }
+    Ok(())
+}
+
 fn status(plan: &Plan) -> ExitStatus {
     if plan.options.iter().any(|o| o.fits) {
         ExitStatus::Success
@@ -137,7 +155,11 @@ fn status(plan: &Plan) -> ExitStatus {
 pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
-    let req = request(&cat, &args.options, &model, exact)?;
+    let mut req = request(&cat, &args.options, &model, exact)?;
+    if let Some(n) = args.users {
+        req.batch = n;
+    }
+    check_sweep(&args.options, &req)?;
     let gpus: Vec<&Gpu> = if args.gpu.is_empty() {
         cat.gpus.iter().collect()
     } else {
@@ -146,8 +168,41 @@ pub fn plan(ctx: &Context, args: PlanArgs) -> anyhow::Result<ExitStatus> {
             .map(|g| cat.gpus.resolve(g))
             .collect::<Result<_, _>>()?
     };
-    let plan =
+    let mut plan =
         plan::plan(&cat, &model, &req, &gpus).sorted(args.options.sort.unwrap_or(SortKey::Price));
+    let target = match (args.target_tokens_per_s, args.target_days) {
+        (Some(x), _) if req.is_training() => {
+            anyhow::bail!("--target-tokens-per-s {x} is an inference target: use --target-days with --workload train")
+        }
+        (Some(x), _) => Some(plan::target::Target::DecodeTokensPerS(x)),
+        (None, Some(d)) if !req.is_training() => {
+            anyhow::bail!(
+                "--target-days {d} is a training target: add --workload train (or lora, qlora)"
+            )
+        }
+        (None, Some(d)) => Some(plan::target::Target::TrainingDays(d)),
+        (None, None) => args.users.map(plan::target::Target::Users),
+    };
+    if let Some(t) = target {
+        plan.target = Some(plan::target::search(&cat, &model, &req, &plan.options, t));
+    }
+    if let Some(kind) = args.options.sweep {
+        // The recommended build, else the cheapest fit, is the rig to sweep.
+        let swept = plan
+            .recommendation()
+            .or_else(|| plan.options.iter().find(|o| o.fits));
+        match swept.and_then(|o| Some((o, o.layout?))) {
+            Some((o, l)) => {
+                let gpu = cat.gpus.resolve(&o.gpu_id)?;
+                let shape = plan::Shape::nodes(l.nodes, l.gpus_per_node);
+                let s = sweep::sweep(&cat, &model, &req, fixed(&args.options), shape, gpu, kind);
+                plan.sweeps.push(s);
+            }
+            None => ctx.printer.note(
+                "--sweep: nothing fits, so there is no build to sweep (try compare -o RIG --sweep)",
+            ),
+        }
+    }
     emit(ctx, &args.options, &plan, args.all)?;
     let status = status(&plan);
     if status == ExitStatus::Failure {
@@ -163,12 +218,24 @@ pub fn compare(ctx: &Context, args: CompareArgs) -> anyhow::Result<ExitStatus> {
     let cat = ctx.catalog()?;
     let (model, exact) = resolve_model(ctx, &cat, &args.options.model, args.options.offline)?;
     let req = request(&cat, &args.options, &model, exact)?;
+    check_sweep(&args.options, &req)?;
     let options: Vec<(plan::Shape, &Gpu)> = args
         .options_list
         .iter()
         .map(|(n, g)| Ok((*n, cat.gpus.resolve(g)?)))
         .collect::<anyhow::Result<_>>()?;
     let mut plan = plan::compare_shapes(&cat, &model, &req, &options);
+    // Each rig is swept on request, and by formats when it cannot hold an inference request.
+    for (i, &(shape, gpu)) in options.iter().enumerate() {
+        let unfit = !plan.options[i].fits && !req.is_training();
+        let kind = match args.options.sweep {
+            Some(k) => k,
+            None if unfit => sweep::SweepKind::Formats,
+            None => continue,
+        };
+        let s = sweep::sweep(&cat, &model, &req, fixed(&args.options), shape, gpu, kind);
+        plan.sweeps.push(s);
+    }
     if let Some(key) = args.options.sort {
         plan = plan.sorted(key);
     }

@@ -3,12 +3,14 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 mod build;
+mod fit;
 mod plan;
 mod probe;
 mod report;
 
 pub use build::{BuildCommand, CheckArgs};
-pub use plan::{CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
+pub use fit::FitArgs;
+pub use plan::{parse_option, CompareArgs, GradPrecision, PlanArgs, PlanFormat, PlanOptions};
 pub use probe::ProbeArgs;
 pub use report::ReportArgs;
 
@@ -68,6 +70,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Compare rigs side by side for one model (e.g. 4xv100-32gb against 8xa100-80gb).
     Compare(CompareArgs),
+    /// Every catalog model and weight format that fits a rig you have (2xrtx-3090, a GPU
+    /// list or a probe run), with its longest context and decode speed.
+    Fit(FitArgs),
     /// Check a parts list of your own: conflicts, price with dates, power, what it runs.
     #[command(subcommand)]
     Build(BuildCommand),

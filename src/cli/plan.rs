@@ -71,8 +71,7 @@ pub struct PlanOptions {
         long,
         short,
         default_value_t = 1,
-        visible_alias = "concurrency",
-        alias = "users"
+        visible_alias = "concurrency"
     )]
     pub batch: u64,
     /// Prompt tokens per request, for time to first token and serving throughput
@@ -238,6 +237,29 @@ pub struct PlanArgs {
     /// List every option, not only the top 10.
     #[arg(help_heading = "Output", long)]
     pub all: bool,
+    /// Serve N concurrent users (a batch of N sequences at --context): the smallest and the
+    /// cheapest build that holds them.
+    #[arg(long, value_name = "N", help_heading = "Model and workload", conflicts_with = "batch",
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub users: Option<u64>,
+    /// The smallest and the cheapest build whose single-sequence decode reaches this many
+    /// tokens/s at the request's batch (with --users N: each of N users).
+    #[arg(long, value_name = "X", help_heading = "Engine and speed",
+          conflicts_with = "target_days", value_parser = parse_positive)]
+    pub target_tokens_per_s: Option<f64>,
+    /// Training: the smallest and the cheapest build that finishes --train-tokens in at most
+    /// D days.
+    #[arg(long, value_name = "D", help_heading = "Engine and speed",
+          requires = "train_tokens", value_parser = parse_positive)]
+    pub target_days: Option<f64>,
+}
+
+/// A positive, finite number.
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' must be a positive number")),
+    }
 }
 
 #[derive(Debug, Args)]

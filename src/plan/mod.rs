@@ -10,6 +10,7 @@ pub mod comm;
 pub mod constants;
 mod cost;
 pub mod engine;
+pub mod fit;
 pub mod format;
 pub mod layout;
 pub mod memory;
@@ -20,6 +21,7 @@ mod request;
 pub mod shape;
 pub mod speed;
 pub mod sweep;
+pub mod target;
 mod training;
 pub mod weights;
 
@@ -193,6 +195,9 @@ pub struct Plan {
     /// cannot hold the request), with the changes that make it fit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sweeps: Vec<sweep::Sweep>,
+    /// The smallest and cheapest builds meeting `--target-tokens-per-s` or `--target-days`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<target::TargetOutcome>,
 }
 
 /// Layout and sizing rules every plan states.
@@ -521,6 +526,7 @@ fn finish(
         rules: RULES.to_vec(),
         warnings: request::warnings(model, req),
         sweeps: Vec::new(),
+        target: None,
     }
     .ranked()
 }
@@ -612,3 +618,5 @@ mod tests;
 mod engine_tests;
 #[cfg(test)]
 mod offload_tests;
+#[cfg(test)]
+mod sweep_tests;

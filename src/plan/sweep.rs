@@ -114,6 +114,17 @@ fn option(cat: &Catalog, model: &Model, req: &PlanRequest, shape: Shape, gpu: &G
     p.options.remove(0)
 }
 
+/// `req` on the rig as one sweep row.
+pub fn row_on(
+    cat: &Catalog,
+    model: &Model,
+    req: &PlanRequest,
+    shape: Shape,
+    gpu: &Gpu,
+) -> SweepRow {
+    row(model, req, &option(cat, model, req, shape, gpu))
+}
+
 fn row(model: &Model, req: &PlanRequest, o: &GpuOption) -> SweepRow {
     let m = o.memory_per_gpu;
     let bytes = req.weights.weight_bytes(model);
@@ -155,7 +166,7 @@ pub fn format_rows(
         .into_iter()
         .map(|w| {
             let r = with_format(req, w, fixed);
-            row(model, &r, &option(cat, model, &r, shape, gpu))
+            row_on(cat, model, &r, shape, gpu)
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -211,7 +222,7 @@ pub fn sweep(
                         output_tokens: None,
                         ..req.clone()
                     };
-                    row(model, &r, &option(cat, model, &r, shape, gpu))
+                    row_on(cat, model, &r, shape, gpu)
                 })
                 .collect()
         }
@@ -229,7 +240,7 @@ pub fn sweep(
                         batch: b,
                         ..req.clone()
                     };
-                    row(model, &r, &option(cat, model, &r, shape, gpu))
+                    row_on(cat, model, &r, shape, gpu)
                 })
                 .collect()
         }
@@ -267,31 +278,42 @@ fn fixes(
     let mut out = Vec::new();
     let ctx = req.context_tokens;
     if let Some(best) = formats.iter().find(|r| r.fits) {
-        let fitting = formats
-            .iter()
-            .filter(|r| r.fits)
-            .map(|r| cli_name(r.weights))
-            .collect::<Vec<_>>();
+        let fitting: Vec<&SweepRow> = formats.iter().filter(|r| r.fits).collect();
+        let speed = |r: &SweepRow| r.decode_tokens_per_s.unwrap_or(0.0);
+        let fastest = fitting.iter().max_by(|a, b| speed(a).total_cmp(&speed(b)));
+        let mut why = format!(
+            "the most bits per weight that fit at {} tokens ({:.2} bits, {:.1} tok/s); {} of {} formats fit",
+            thousands(ctx),
+            best.bits_per_weight,
+            speed(best),
+            fitting.len(),
+            formats.len()
+        );
+        if let Some(f) = fastest.filter(|f| f.weights != best.weights) {
+            why.push_str(&format!(
+                ", fastest {} at {:.1} tok/s",
+                cli_name(f.weights),
+                speed(f)
+            ));
+        }
         out.push(Fix {
             change: format!("--precision {}", cli_name(best.weights)),
-            why: format!(
-                "the most bits per weight that fit at {ctx} tokens ({:.2}); {} formats fit: {}",
-                best.bits_per_weight,
-                fitting.len(),
-                fitting.join(", ")
-            ),
+            why,
         });
     }
     if let Some(c) = asked.max_context_tokens.filter(|&c| c < req.context_tokens) {
         out.push(Fix {
             change: format!("--context {c}"),
-            why: "the longest context that fits".into(),
+            why: format!(
+                "the longest context that fits (a round {} tokens fits too)",
+                thousands(1u64 << c.ilog2())
+            ),
         });
     }
     if let Some(b) = asked.max_batch.filter(|&b| b < req.batch) {
         out.push(Fix {
             change: format!("--batch {b}"),
-            why: format!("the largest batch that fits at {ctx} tokens"),
+            why: format!("the largest batch that fits at {} tokens", thousands(ctx)),
         });
     }
     let node = shape
@@ -307,6 +329,19 @@ fn fixes(
                 why: format!("the fewest {} that fit ({})", gpu.name, l.describe()),
             });
         }
+    }
+    out
+}
+
+/// `16889` as `16,889`, for the reasons a sweep gives.
+fn thousands(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
     out
 }

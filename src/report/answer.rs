@@ -176,6 +176,8 @@ pub fn answer(plan: &Plan, width: Option<usize>) -> Vec<String> {
     );
     let Some(rec) = plan.recommended else {
         no_recommendation(plan, width, &mut out);
+        out.extend(super::target::answer_lines(plan, width));
+        out.extend(super::sweep::answer_lines(plan, width));
         return out;
     };
     let o = &plan.options[rec];
@@ -249,6 +251,8 @@ pub fn answer(plan: &Plan, width: Option<usize>) -> Vec<String> {
         field(&mut out, "rent", &line, width);
     }
     field(&mut out, "why", &why_text(plan, rec), width);
+    out.extend(super::target::answer_lines(plan, width));
+    out.extend(super::sweep::answer_lines(plan, width));
     out
 }
 

@@ -11,6 +11,7 @@ pub mod chart;
 pub mod cluster;
 pub mod compare;
 mod draw;
+pub mod fit;
 pub mod html;
 pub mod input;
 pub mod links;
@@ -22,7 +23,9 @@ pub mod rent;
 pub mod rig;
 pub mod run_charts;
 pub mod summary;
+pub mod sweep;
 pub mod table;
+pub mod target;
 pub mod verdict;
 
 use crate::catalog::Catalog;

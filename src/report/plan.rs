@@ -344,6 +344,7 @@ pub fn sections(plan: &Plan, view: &View) -> Vec<Section> {
     } else {
         vec![options_section(plan, view)]
     };
+    out.extend(super::sweep::sections(plan));
     out.extend(super::rent::options_section(plan, view));
     // The recommended build in detail; without one, the cheapest fit (its parts list says what
     // is unpriced).

@@ -4,6 +4,7 @@ mod calibrate;
 mod catalog;
 #[path = "../shared/catalog_sources.rs"]
 mod catalog_sources;
+mod fit;
 mod hostile_args;
 mod hostile_files;
 mod hub;
