@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod cli;
 pub mod fsutil;
 pub mod import;
+pub mod numfmt;
 pub mod output;
 pub mod plan;
 pub mod probe;

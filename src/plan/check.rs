@@ -6,6 +6,7 @@
 use super::constants as c;
 use super::parts::CircuitNeed;
 use crate::catalog::{Case, Catalog, Cooling, FormFactor, Frame, Gpu, Platform, PlatformKind, Psu};
+use crate::numfmt::fmt_int;
 use serde::Serialize;
 
 mod list;
@@ -319,21 +320,19 @@ pub fn psu_findings(psu: &Psu, q: u32, gpu: &Gpu, n: u32, dc_load_w: f64) -> Vec
     let mut out = Vec::new();
     let have = psu.watts * q as f64;
     let need = psu_need_w(dc_load_w);
+    let (have_w, load_w, need_w) = (fmt_int(have), fmt_int(dc_load_w), fmt_int(need));
     if have < dc_load_w {
         out.push(Finding::new(
             "psu-capacity",
             Severity::Blocks,
-            format!(
-                "{q} × '{}' = {have:.0} W for a {dc_load_w:.0} W DC load",
-                psu.name
-            ),
+            format!("{q} × '{}' = {have_w} W for a {load_w} W DC load", psu.name),
         ));
     } else if have < need {
         out.push(Finding::new(
             "psu-transients",
             Severity::Blocks,
             format!(
-                "{q} × '{}' = {have:.0} W: the {dc_load_w:.0} W DC load × {} headroom for GPU power spikes needs {need:.0} W (transients trip its over-current protection)",
+                "{q} × '{}' = {have_w} W: the {load_w} W DC load × {} headroom for GPU power spikes needs {need_w} W (transients trip its over-current protection)",
                 psu.name,
                 c::PSU_HEADROOM
             ),

@@ -5,6 +5,7 @@ use super::constants as c;
 use crate::catalog::{
     preferred_price, Catalog, Cooling, FormFactor, Gpu, Platform, PlatformKind, Price,
 };
+use crate::numfmt::fmt_int;
 use serde::Serialize;
 
 /// One line of the parts list.
@@ -681,13 +682,13 @@ fn add_psus(
                 .then(a.0.watts.total_cmp(&b.0.watts))
         })?;
         let q = units(need, largest.0.watts);
-        warnings.push(format!("{need:.0} W of PSU capacity needs {q} power supplies: join them with an add2psu board or use a server chassis"));
+        warnings.push(format!("{} W of PSU capacity needs {q} power supplies: join them with an add2psu board or use a server chassis", fmt_int(need)));
         Some((largest.0, largest.1, q))
     });
     let Some((psu, price, q)) = pick else {
         lines.push(missing(
             "psu",
-            format!("{need:.0} W PSU"),
+            format!("{} W PSU", fmt_int(need)),
             1,
             "no PSU in the catalog",
         ));
@@ -699,8 +700,10 @@ fn add_psus(
             .map(|f| f.message),
     );
     let note = format!(
-        "{dc_load_w:.0} W DC load × {} headroom = {need:.0} W",
-        c::PSU_HEADROOM
+        "{} W DC load × {} headroom = {} W",
+        fmt_int(dc_load_w),
+        c::PSU_HEADROOM,
+        fmt_int(need)
     );
     lines.push(line("psu", &psu.id, &psu.name, q, price, Some(note)));
     (psu.watts * q as f64, psu.efficiency_at_half_load)

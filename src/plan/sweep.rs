@@ -6,6 +6,7 @@ use super::layout::{self, Layout};
 use super::shape::{compare_shapes, Shape};
 use super::{node_size, Engine, GpuOption, PlanRequest, Workload};
 use crate::catalog::{Catalog, Gpu, Model};
+use crate::numfmt::fmt_int;
 use serde::Serialize;
 
 /// What a sweep varies.
@@ -283,7 +284,7 @@ fn fixes(
         let fastest = fitting.iter().max_by(|a, b| speed(a).total_cmp(&speed(b)));
         let mut why = format!(
             "the most bits per weight that fit at {} tokens ({:.2} bits, {:.1} tok/s); {} of {} formats fit",
-            thousands(ctx),
+            fmt_int(ctx as f64),
             best.bits_per_weight,
             speed(best),
             fitting.len(),
@@ -306,14 +307,17 @@ fn fixes(
             change: format!("--context {c}"),
             why: format!(
                 "the longest context that fits (a round {} tokens fits too)",
-                thousands(1u64 << c.ilog2())
+                fmt_int((1u64 << c.ilog2()) as f64)
             ),
         });
     }
     if let Some(b) = asked.max_batch.filter(|&b| b < req.batch) {
         out.push(Fix {
             change: format!("--batch {b}"),
-            why: format!("the largest batch that fits at {} tokens", thousands(ctx)),
+            why: format!(
+                "the largest batch that fits at {} tokens",
+                fmt_int(ctx as f64)
+            ),
         });
     }
     let node = shape
@@ -329,19 +333,6 @@ fn fixes(
                 why: format!("the fewest {} that fit ({})", gpu.name, l.describe()),
             });
         }
-    }
-    out
-}
-
-/// `16889` as `16,889`, for the reasons a sweep gives.
-fn thousands(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }

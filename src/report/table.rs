@@ -12,6 +12,7 @@
 //! Numbers are never cut: columns marked [`TextFit::Keep`], and [`TextFit::Auto`] columns whose
 //! cells are all short, keep their full width. Without a known width (output piped without
 //! `COLUMNS`) tables print whole, one line per row.
+pub use crate::numfmt::fmt_int;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table};
 
 /// A table with a header row, fixed arrangement and no colour, so output is stable in tests.
@@ -21,27 +22,6 @@ pub fn new_table(header: &[&str]) -> Table {
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().map(|h| h.to_string()));
     t
-}
-
-/// A number with thousands separators and no decimals: `1234567.8` -> `1,234,568`.
-pub fn fmt_int(v: f64) -> String {
-    if !v.is_finite() {
-        return "-".into();
-    }
-    let neg = v < 0.0;
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if neg {
-        format!("-{out}")
-    } else {
-        out
-    }
 }
 
 /// A number with up to three significant decimals and no trailing zeros: `989.0` -> `989`.

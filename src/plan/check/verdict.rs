@@ -3,6 +3,7 @@
 use super::list::{resolve, Line, PartsList};
 use super::{CheckError, Finding, Severity};
 use crate::catalog::{Catalog, FormFactor, Gpu, Platform, PlatformKind};
+use crate::numfmt::fmt_int;
 use crate::plan::constants as c;
 use crate::plan::parts::{self, NodeBuild, PartLine};
 use crate::plan::Build;
@@ -169,7 +170,9 @@ pub fn check_list(
                         "psu-capacity",
                         Severity::Blocks,
                         format!(
-                            "{capacity:.0} W for a {dc_load_w:.0} W DC load × {} headroom",
+                            "{} W for a {} W DC load × {} headroom",
+                            fmt_int(capacity),
+                            fmt_int(dc_load_w),
                             c::PSU_HEADROOM
                         ),
                     )),
@@ -189,8 +192,9 @@ pub fn check_list(
             &mut f,
             Severity::Blocks,
             &format!(
-                "no PSU listed for a {dc_load_w:.0} W DC load ({:.0} W with headroom)",
-                super::psu_need_w(dc_load_w)
+                "no PSU listed for a {} W DC load ({} W with headroom)",
+                fmt_int(dc_load_w),
+                fmt_int(super::psu_need_w(dc_load_w))
             ),
         ),
         (false, Some(l)) => f.push(Finding::new(
@@ -208,9 +212,9 @@ pub fn check_list(
                     "psu-capacity",
                     Severity::Unknown,
                     format!(
-                        "the catalog lacks the power supplies of '{}': check they cover {:.0} W",
+                        "the catalog lacks the power supplies of '{}': check they cover {} W",
                         p.name,
-                        super::psu_need_w(dc_load_w)
+                        fmt_int(super::psu_need_w(dc_load_w))
                     ),
                 ));
             } else if let Some(cap) = p
@@ -221,8 +225,9 @@ pub fn check_list(
                     "psu-capacity",
                     Severity::Blocks,
                     format!(
-                        "the server's {cap:.0} W of power supplies are short of {:.0} W",
-                        super::psu_need_w(dc_load_w)
+                        "the server's {} W of power supplies are short of {} W",
+                        fmt_int(cap),
+                        fmt_int(super::psu_need_w(dc_load_w))
                     ),
                 ));
             }
@@ -236,7 +241,7 @@ pub fn check_list(
     if let Some(ci) = circuit {
         let count = super::units(wall_load_w, ci.continuous_w);
         if count > 1 {
-            f.push(Finding::new("circuit", Severity::Blocks, format!("a node draws {wall_load_w:.0} W at the wall; one '{}' carries {:.0} W continuous: it needs {count}", ci.name, ci.continuous_w)));
+            f.push(Finding::new("circuit", Severity::Blocks, format!("a node draws {} W at the wall; one '{}' carries {} W continuous: it needs {count}", fmt_int(wall_load_w), ci.name, fmt_int(ci.continuous_w))));
         }
     }
     if nodes > 1 {
