@@ -81,6 +81,8 @@ fn the_article_build_as_json_prices_each_line_with_its_date() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["kind"], "build-check");
+    assert_eq!(v["schema_version"], 2);
     let r = rules(&v);
     for (rule, severity) in [
         ("slot-spacing", "blocks"),

@@ -12,6 +12,10 @@ use serde::Serialize;
 /// The verdict on a parts list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BuildCheck {
+    /// `build-check`.
+    pub kind: &'static str,
+    pub schema_version: u32,
+    pub tool_version: &'static str,
     pub name: Option<String>,
     /// The GPU the build carries, when one is listed.
     pub gpu_id: Option<String>,
@@ -309,6 +313,9 @@ pub fn check_list(
     });
     let build = parts::priced_build(node, nodes, as_of);
     Ok(BuildCheck {
+        kind: "build-check",
+        schema_version: crate::plan::SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION"),
         name: list.name.clone(),
         gpu_id: g.map(|g| g.id.clone()),
         findings: f,
