@@ -121,6 +121,21 @@ pub(super) fn circuits_text(b: &Build) -> String {
     }
 }
 
+/// ` for a system of 72 GPUs` when the build is a system sold whole that ships more GPUs than the
+/// layout uses, so its price is not read as the price of the GPUs used.
+fn unused_gpus(o: &GpuOption) -> String {
+    let Some(b) = o.build.as_ref() else {
+        return String::new();
+    };
+    let per_node = o.gpus / b.nodes.max(1);
+    match b.node.lines.iter().find(|l| l.kind == "gpu") {
+        Some(l) if l.quantity > per_node && l.total_usd.is_none() => {
+            format!(" for a system of {} GPUs", l.quantity)
+        }
+        _ => String::new(),
+    }
+}
+
 /// One line saying why the recommendation won, naming the runner-up and the fastest fit.
 fn why_text(plan: &Plan, rec: usize) -> String {
     let complete = plan
@@ -135,12 +150,12 @@ fn why_text(plan: &Plan, rec: usize) -> String {
         format!("cheapest of {complete} fully priced fits ({fits} fit)")
     };
     let name = |i: usize| plan.options[i].rig();
+    let price = |i: usize| {
+        let o = &plan.options[i];
+        format!("{}{}", option_price(o), unused_gpus(o))
+    };
     if let Some(r) = plan.runner_up {
-        s.push_str(&format!(
-            "; runner-up {} {}",
-            name(r),
-            option_price(&plan.options[r])
-        ));
+        s.push_str(&format!("; runner-up {} {}", name(r), price(r)));
     }
     match plan.fastest {
         Some(f) if f == rec => s.push_str("; also the fastest fit"),
@@ -148,7 +163,7 @@ fn why_text(plan: &Plan, rec: usize) -> String {
             "; fastest {} {}, {}",
             name(f),
             speed_text(plan, &plan.options[f]),
-            option_price(&plan.options[f])
+            price(f)
         )),
         None => {}
     }

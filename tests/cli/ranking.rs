@@ -99,7 +99,7 @@ fn the_answer_names_the_build_its_price_dates_and_why_it_won() {
     );
     assert_eq!(
         lines[6],
-        "  why      cheapest of 2 fully priced fits (4 fit); runner-up 1×fx-b $120,000; fastest 1×fx-b 149 tok/s, $120,000"
+        "  why      cheapest of 2 fully priced fits (4 fit); runner-up 1×fx-b $120,000 for a system of 8 GPUs; fastest 1×fx-b 149 tok/s, $120,000 for a system of 8 GPUs"
     );
     // The options follow, the lower bound and the unpriced one marked.
     let row = |id: &str| {
@@ -117,7 +117,7 @@ fn the_answer_names_the_build_its_price_dates_and_why_it_won() {
 #[test]
 fn quiet_prints_the_answer_only() {
     let text = stdout_text(plan(&["-q"]).env("COLUMNS", "80"));
-    assert_eq!(text.lines().count(), 9, "{text}");
+    assert_eq!(text.lines().count(), 10, "{text}");
     assert!(text.starts_with("Fixture 8B in bf16"), "{text}");
     assert!(!text.contains('┌'), "{text}");
 }
