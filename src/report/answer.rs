@@ -136,8 +136,12 @@ fn unused_gpus(o: &GpuOption) -> String {
     }
 }
 
+/// Lines of the answer block for a recommended build, before any target or sweep lines: what
+/// `-q` prints stays a screenful at 80 columns.
+const ANSWER_LINES: usize = 12;
+
 /// One line saying why the recommendation won, naming the runner-up and the fastest fit.
-fn why_text(plan: &Plan, rec: usize) -> String {
+fn why_text(plan: &Plan, rec: usize, system_sizes: bool) -> String {
     let complete = plan
         .options
         .iter()
@@ -152,7 +156,10 @@ fn why_text(plan: &Plan, rec: usize) -> String {
     let name = |i: usize| plan.options[i].rig();
     let price = |i: usize| {
         let o = &plan.options[i];
-        format!("{}{}", option_price(o), unused_gpus(o))
+        match system_sizes {
+            true => format!("{}{}", option_price(o), unused_gpus(o)),
+            false => option_price(o),
+        }
     };
     if let Some(r) = plan.runner_up {
         s.push_str(&format!("; runner-up {} {}", name(r), price(r)));
@@ -265,7 +272,14 @@ pub fn answer(plan: &Plan, width: Option<usize>) -> Vec<String> {
     if let Some(line) = super::rent::answer_line(o) {
         field(&mut out, "rent", &line, width);
     }
-    field(&mut out, "why", &why_text(plan, rec), width);
+    // The system-size notes go first when the block would pass its line budget.
+    let mut why = Vec::new();
+    field(&mut why, "why", &why_text(plan, rec, true), width);
+    if out.len() + why.len() > ANSWER_LINES {
+        why.clear();
+        field(&mut why, "why", &why_text(plan, rec, false), width);
+    }
+    out.extend(why);
     out.extend(super::target::answer_lines(plan, width));
     out.extend(super::sweep::answer_lines(plan, width));
     out
