@@ -130,8 +130,17 @@ fn missing(kind: &'static str, name: String, quantity: u32, note: &str) -> PartL
     }
 }
 
-/// The GPU line's note when the platform is a system sold with exactly the GPUs the layout uses.
-pub const IN_SYSTEM_PRICE: &str = "included in the system price";
+/// How the note of a line priced as part of a system (its GPUs, or the host of a DGX) begins.
+pub const INCLUDED: &str = "included in the system";
+
+impl PartLine {
+    /// Whether the line is paid for by the system's price, not unpriced.
+    pub fn included_in_system(&self) -> bool {
+        self.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with(INCLUDED))
+    }
+}
 
 /// Picks the platform for `n` GPUs of this kind, with any fit warnings; the flag says whether
 /// the cards fit it as built (false: risers or other cards needed).
@@ -238,10 +247,8 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
         preferred_price(&gpu.prices)
     };
     let note = gpus_included.then(|| match installed > n {
-        true => format!(
-            "included in the system price; the system ships {installed}, the layout uses {n}"
-        ),
-        false => IN_SYSTEM_PRICE.to_owned(),
+        true => format!("{INCLUDED} price; the system ships {installed}, the layout uses {n}"),
+        false => format!("{INCLUDED} price"),
     });
     lines.push(PartLine {
         note,
@@ -279,7 +286,7 @@ pub fn node(cat: &Catalog, input: &NodeInputs) -> NodeBuild {
                     "cpu",
                     "CPUs, RAM, storage, PSUs, chassis and fans".into(),
                     1,
-                    "included in the system",
+                    INCLUDED,
                 ));
                 let offload_gib = input.offload_host_bytes / (1u64 << 30) as f64;
                 if offload_gib > p.ram_max_gib as f64 {

@@ -309,7 +309,7 @@ fn every_recommendable_build_is_priced_with_date_and_source() {
             }
             for l in &build.node.lines {
                 lines_checked += 1;
-                if l.note.as_deref().is_some_and(|n| n.starts_with("included")) {
+                if l.included_in_system() {
                     // Part of a priced system (GPUs or host of a DGX/HGX line).
                     if l.unit_price.is_some() {
                         errors.push(format!("{}: included in the system, yet priced", what(l)));

@@ -69,9 +69,10 @@ fn platform_name(b: &Build) -> Option<&str> {
 fn build_name(o: &GpuOption, b: &Build) -> String {
     let platform = platform_name(b);
     let one_machine = b.node.gpus_per_node == 1
-        && b.node.lines.iter().any(|l| {
-            l.kind == "gpu" && l.note.as_deref() == Some(crate::plan::parts::IN_SYSTEM_PRICE)
-        });
+        && b.node
+            .lines
+            .iter()
+            .any(|l| l.kind == "gpu" && l.quantity == 1 && l.included_in_system());
     if let (true, Some(p)) = (one_machine, platform) {
         return match b.nodes {
             1 => p.to_owned(),
@@ -129,7 +130,7 @@ fn unused_gpus(o: &GpuOption) -> String {
     };
     let per_node = o.gpus / b.nodes.max(1);
     match b.node.lines.iter().find(|l| l.kind == "gpu") {
-        Some(l) if l.quantity > per_node && l.total_usd.is_none() => {
+        Some(l) if l.quantity > per_node && l.included_in_system() => {
             format!(" for a system of {} GPUs", l.quantity)
         }
         _ => String::new(),

@@ -287,7 +287,7 @@ pub fn check_list(
         if let Some(l) = lines.iter_mut().find(|l| l.kind == "gpu") {
             l.unit_price = None;
             l.total_usd = None;
-            l.note = Some(crate::plan::parts::IN_SYSTEM_PRICE.into());
+            l.note = Some(format!("{} price", crate::plan::parts::INCLUDED));
         }
     }
     f.sort_by_key(|x| x.severity);

@@ -27,10 +27,7 @@ impl NodeBuild {
         let unpriced = f
             .lines
             .iter()
-            .filter(|l| {
-                l.total_usd.is_none()
-                    && l.note.as_deref().is_none_or(|n| !n.starts_with("included"))
-            })
+            .filter(|l| l.total_usd.is_none() && !l.included_in_system())
             .map(|l| l.name.clone())
             .collect();
         NodeBuild {
