@@ -96,3 +96,19 @@ fn issue_12_gpus_have_a_platform() {
         assert_eq!(cat.cpus.get(cpu).map(|c| c.socket.as_str()), Some(socket));
     }
 }
+
+/// A name an overlay entry reuses is blamed on the overlay's file, whichever entry the check
+/// meets first (found by the fuzz campaign: the error named the embedded file).
+#[test]
+fn a_name_an_overlay_reuses_is_blamed_on_the_overlay() {
+    let cat = Catalog::embedded().unwrap();
+    let mut g = cat.gpus.get("mi250x").unwrap().clone();
+    // Sorts before the embedded entry whose aliases it keeps.
+    g.id = "aa-entry".into();
+    let toml = toml::to_string(&std::collections::BTreeMap::from([("gpu", vec![g])])).unwrap();
+    let err = overlay(&toml).unwrap_err().to_string();
+    assert!(
+        err.contains("test.toml") && err.contains("'aa-entry'") && err.contains("aliases"),
+        "{err}"
+    );
+}

@@ -134,6 +134,19 @@ fn common<T: Entry>(
             let key = format!("{}:{}", T::KIND, name.to_ascii_lowercase());
             if let Some(other) = aliases.insert(key, entry.id().to_owned()) {
                 if other != entry.id() {
+                    // Of an embedded entry and an overlay one, the overlay's is the one to fix.
+                    let embedded =
+                        |id: &str| table.origin(id).is_some_and(|o| o.starts_with("embedded:"));
+                    if let (true, false, Some(theirs)) =
+                        (embedded(entry.id()), embedded(&other), table.get(&other))
+                    {
+                        let c = Checker {
+                            table,
+                            entry: theirs,
+                        };
+                        let message = format!("'{name}' already names '{}'", entry.id());
+                        return Err(c.fail("aliases", message));
+                    }
                     return Err(c.fail("aliases", format!("'{name}' already names '{other}'")));
                 }
             }
